@@ -1,0 +1,67 @@
+# cloud-secrets: everything installs into this folder (.venv, .tools), pinned. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := $(CURDIR)/.tools
+export ELASTIC_PACKAGE_CHECK_UPDATE_DISABLED := true
+export ELASTIC_PACKAGE_DATA_HOME := $(TOOLS)/elastic-package-home
+# The Go checksum database does not list these modules; go.sum in scripts/tools pins their hashes.
+export GONOSUMDB := github.com/elastic
+export GOFLAGS := -mod=mod
+
+.PHONY: help bootstrap venv tools engine-jars generate check-generated lint package demo test bench registry clean
+
+help:
+	@echo "make bootstrap  install the Python env, elastic-package, package-registry and the engine jars"
+	@echo "make demo       build the package, start the embedded Elasticsearch, tag the fixtures, print a table"
+	@echo "make test       run the test suite (starts and stops its own Elasticsearch)"
+	@echo "make bench      print the benchmark ratios"
+	@echo "make clean      remove build output and the engine's data (keeps installed tools)"
+
+bootstrap: venv tools engine-jars
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+tools: $(TOOLS)/bin/elastic-package $(TOOLS)/bin/package-registry
+$(TOOLS)/bin/elastic-package: scripts/tools/elastic-package/go.mod scripts/tools/elastic-package/go.sum
+	cd scripts/tools/elastic-package && go build -o $(TOOLS)/bin/elastic-package github.com/elastic/elastic-package
+$(TOOLS)/bin/package-registry: scripts/tools/package-registry/go.mod scripts/tools/package-registry/go.sum
+	cd scripts/tools/package-registry && go build -o $(TOOLS)/bin/package-registry github.com/elastic/package-registry
+
+engine-jars: $(TOOLS)/engine/.installed
+$(TOOLS)/engine/.installed: scripts/engine/pom.xml
+	mvn -B -q -f scripts/engine/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/engine/lib -DincludeScope=runtime
+	touch $@
+
+generate: venv
+	$(VENV)/bin/cloud-secrets generate
+
+check-generated: venv
+	$(VENV)/bin/cloud-secrets generate --check
+
+lint: venv
+	$(VENV)/bin/ruff check src tests
+
+package: bootstrap check-generated
+	cd package && $(TOOLS)/bin/elastic-package check
+
+demo: bootstrap package
+	$(VENV)/bin/cloud-secrets demo
+
+test: bootstrap
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/pytest
+
+bench: bootstrap
+	$(PY) -m cloud_secrets.bench
+
+clean:
+	-$(VENV)/bin/cloud-secrets engine stop 2>/dev/null
+	rm -rf build .work .pytest_cache .ruff_cache
