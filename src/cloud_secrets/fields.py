@@ -83,7 +83,7 @@ def _type_ok(ftype: str, value: Any) -> bool:
             except ValueError:
                 return False
         elif ftype in ("keyword", "constant_keyword", "match_only_text", "text", "wildcard", "date") and not (
-            isinstance(v, str | int | float | bool)
+            isinstance(v, str)
         ):
             return False
     return True

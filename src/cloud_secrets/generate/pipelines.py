@@ -109,9 +109,13 @@ def _access_pipeline(cat: Catalog) -> dict[str, Any]:
                      routes + tail)
 
 
-def gate_condition() -> str:
-    """The one cheap condition every document meets: is event.action a catalogued secret access?"""
-    return "ctx.event instanceof Map && params.actions.containsKey(ctx.event.action)"
+def gate_condition(cat: Catalog) -> str:
+    """The one cheap condition every document meets: is event.action a catalogued secret access?
+
+    A plain string, as elastic-package and Fleet expect (`if` with params is not accepted by elastic-package).
+    """
+    actions = ", ".join(f"'{a}'" for a in cat.actions())
+    return f"ctx.event instanceof Map && ctx.event.action instanceof String && [{actions}].contains(ctx.event.action)"
 
 
 def _default_pipeline(cat: Catalog) -> dict[str, Any]:
@@ -119,8 +123,7 @@ def _default_pipeline(cat: Catalog) -> dict[str, Any]:
         "tag": "pipeline_secret_access",
         "name": '{{ IngestPipeline "access" }}',
         "description": "Only catalogued secret-store actions go further; every other event leaves here.",
-        "if": {"lang": "painless", "source": gate_condition(),
-               "params": {"actions": {a: True for a in cat.actions()}}},
+        "if": gate_condition(cat),
     }}
     return _pipeline("Cloud secret store access tagging (T1555.006). Call it from the official data "
                      "streams' @custom pipelines.", [gate])
