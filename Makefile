@@ -36,8 +36,11 @@ $(TOOLS)/bin/package-registry: scripts/tools/package-registry/go.mod scripts/too
 	cd scripts/tools/package-registry && go build -o $(TOOLS)/bin/package-registry github.com/elastic/package-registry
 
 engine-jars: $(TOOLS)/engine/.installed
-$(TOOLS)/engine/.installed: scripts/engine/pom.xml
-	mvn -B -q -f scripts/engine/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/engine/lib -DincludeScope=runtime
+$(TOOLS)/engine/.installed: scripts/engine/pom.xml scripts/engine/src/cloudsecrets/EngineMain.java
+	rm -rf $(TOOLS)/engine/lib $(TOOLS)/engine/classes
+	mvn -B -q -f scripts/engine/pom.xml -Dmaven.repo.local=$(TOOLS)/m2 dependency:copy-dependencies \
+		-DoutputDirectory=$(TOOLS)/engine/lib -DincludeScope=runtime
+	javac -nowarn -cp '$(TOOLS)/engine/lib/*' -d $(TOOLS)/engine/classes scripts/engine/src/cloudsecrets/EngineMain.java
 	touch $@
 
 generate: venv

@@ -18,8 +18,12 @@ def cli() -> None:
 
 def _register() -> None:
     from .engine_cli import engine
+    from .generate_cli import generate
+    from .ingest_cli import pipelines, tag
+    from .simulate_cli import simulate
 
-    cli.add_command(engine)
+    for command in (engine, generate, pipelines, tag, simulate):
+        cli.add_command(command)
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ import requests
 from . import paths
 from .errors import UserError
 
-RUNNER_CLASS = "org.codelibs.elasticsearch.runner.ElasticsearchClusterRunner"
+# Our launcher (scripts/engine/src): the cluster runner with the ingest role added to the node.
+MAIN_CLASS = "cloudsecrets.EngineMain"
 JAVA_ENV = "CLOUD_SECRETS_JAVA"  # a java binary or a JDK home
 HEAP_ENV = "CLOUD_SECRETS_ENGINE_HEAP"  # e.g. 512m, 1g
 PORT_ENV = "CLOUD_SECRETS_ENGINE_PORT"
@@ -183,7 +184,7 @@ class Engine:
     def _ours(self, pid: int) -> bool:
         """The pid runs this home's node (and is not a recycled pid of some other program)."""
         args = _cmdline(pid)
-        if not _alive(pid) or RUNNER_CLASS not in args or "-basePath" not in args[:-1]:
+        if not _alive(pid) or MAIN_CLASS not in args or "-basePath" not in args[:-1]:
             return False
         return args[args.index("-basePath") + 1] == str(self.home)
 
@@ -260,7 +261,9 @@ class Engine:
                 return str(state["url"])
             for pid in self._orphans():
                 self._terminate(pid)
-            if not any(self.lib.glob("elasticsearch-cluster-runner-*.jar")):
+            if not any(self.lib.glob("elasticsearch-cluster-runner-*.jar")) or not (
+                self.lib.parent / "classes" / "cloudsecrets" / "EngineMain.class"
+            ).exists():
                 raise UserError(f"engine jars missing in {self._display(self.lib)}: run `make bootstrap`")
             java = find_java()
             if clean:
@@ -286,8 +289,8 @@ class Engine:
                 "-Dio.netty.recycler.maxCapacityPerThread=0",
                 f"-Djava.io.tmpdir={self.home / 'tmp'}",
                 "-cp",
-                str(self.lib / "*"),
-                RUNNER_CLASS,
+                os.pathsep.join([str(self.lib.parent / "classes"), str(self.lib / "*")]),
+                MAIN_CLASS,
                 "-basePath",
                 str(self.home),
                 "-numOfNode",

@@ -1,0 +1,99 @@
+"""`make bench`: the benchmark ratios, each measured in one run against a reference in the same run."""
+
+from __future__ import annotations
+
+import copy
+import random
+import statistics
+import time
+from typing import Any
+
+from rich.console import Console
+
+from .ingest import bulk_index, install_pipelines
+from .node import connect
+from .package_assets import default_pipeline
+from .pipeline_tests import load_cases
+
+# Common CloudTrail management events of other services (event.provider, event.action).
+OTHER_AWS_ACTIONS = [
+    ("ec2.amazonaws.com", "DescribeInstances"), ("sts.amazonaws.com", "AssumeRole"),
+    ("s3.amazonaws.com", "ListBuckets"), ("kms.amazonaws.com", "Decrypt"), ("iam.amazonaws.com", "GetRole"),
+    ("logs.amazonaws.com", "CreateLogStream"), ("lambda.amazonaws.com", "ListFunctions20150331"),
+    ("ssm.amazonaws.com", "GetParameter"), ("ecr.amazonaws.com", "GetAuthorizationToken"),
+    ("monitoring.amazonaws.com", "GetMetricData"),
+]
+
+
+def pipeline_mix(n: int, secret_share: float = 0.03, seed: int = 7) -> list[dict[str, Any]]:
+    """A realistic ingest mix: mostly other services' CloudTrail events, a few secret-store accesses."""
+    rng = random.Random(seed)
+    cases = {c.path.name: c.events for c in load_cases()}
+    secret = cases["test-aws.json"] + cases["test-azure.json"] + cases["test-gcp.json"]
+    template = next(e for e in cases["test-aws-other.json"] if e["event"]["provider"] == "ec2.amazonaws.com")
+    docs = []
+    for i in range(n):
+        if rng.random() < secret_share:
+            doc = copy.deepcopy(rng.choice(secret))
+        else:
+            doc = copy.deepcopy(template)
+            doc["event"]["provider"], doc["event"]["action"] = rng.choice(OTHER_AWS_ACTIONS)
+        doc["event"]["id"] = f"bench-{i}"
+        docs.append(doc)
+    return docs
+
+
+def _index_rate(es: Any, index: str, docs: list[dict[str, Any]], pipeline: str | None, batch: int) -> float:
+    es.delete(f"/{index}", params={"ignore_unavailable": "true"})
+    es.put(f"/{index}", {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"}})
+    start = time.perf_counter()
+    for i in range(0, len(docs), batch):
+        bulk_index(es, index, docs[i:i + batch], pipeline=pipeline)
+    elapsed = time.perf_counter() - start
+    es.delete(f"/{index}")
+    return len(docs) / elapsed
+
+
+EMPTY_PIPELINE = "bench-empty"
+
+
+def bench_pipeline_overhead(es: Any, console: Console, n: int = 40000, rounds: int = 5,
+                            batch: int = 2000) -> dict[str, float]:
+    """Throughput lost to the tagging pipeline on the mix, in percent (median over interleaved rounds).
+
+    Two references in the same run: no pipeline at all (the issue's measure, which includes the fixed cost
+    of turning every document into an ingest document), and an empty pipeline (what our processors add
+    on top of that, which is what they add when called from an integration's @custom pipeline).
+    """
+    install_pipelines(es)
+    es.put(f"/_ingest/pipeline/{EMPTY_PIPELINE}", {"description": "benchmark reference", "processors": []})
+    docs = pipeline_mix(n)
+    sides = {"none": None, "empty": EMPTY_PIPELINE, "tagging": default_pipeline()}
+    _index_rate(es, "bench-warmup", docs[: n // 4], sides["tagging"], batch)  # JIT and script compilation
+    rates: dict[str, list[float]] = {k: [] for k in sides}
+    for r in range(rounds):
+        # Rotate the order so drift on a busy machine does not favour one side.
+        names = list(sides)[r % 3:] + list(sides)[: r % 3]
+        for name in names:
+            rates[name].append(_index_rate(es, "bench-mix", docs, sides[name], batch))
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    console.print(f"bulk index {n} docs (3% secret-store access), {rounds} rotated rounds, median docs/s:")
+    for name, label in (("none", "no pipeline"), ("empty", "empty pipeline"), ("tagging", "tagging pipeline")):
+        console.print(f"  {label:>17}: {med[name]:,.0f}")
+    es.delete(f"/_ingest/pipeline/{EMPTY_PIPELINE}")
+    return {
+        "pipeline_overhead_pct": (1 - med["tagging"] / med["none"]) * 100,
+        "pipeline_marginal_overhead_pct": (1 - med["tagging"] / med["empty"]) * 100,
+    }
+
+
+def main() -> None:
+    console = Console()
+    with connect() as es:
+        figures = bench_pipeline_overhead(es, console)
+    for name, value in figures.items():
+        print(f"{name}: {value:.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
