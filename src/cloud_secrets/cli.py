@@ -17,12 +17,13 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from .demo import demo
     from .engine_cli import engine
     from .generate_cli import generate
     from .ingest_cli import pipelines, tag
     from .simulate_cli import simulate
 
-    for command in (engine, generate, pipelines, tag, simulate):
+    for command in (demo, engine, generate, pipelines, tag, simulate):
         cli.add_command(command)
 
 
