@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import yaml
+
 from .. import paths
 from ..catalog import Catalog
 
@@ -31,10 +33,34 @@ def fill(template: str, tables: dict[str, str]) -> str:
     return template
 
 
+def fields_table() -> str:
+    """The fields the tagging pipelines add, from the data stream's own field definitions."""
+    path = paths.DATA_STREAM / "fields" / "cloud_secrets.yml"
+    rows = ["| field | type | meaning |", "|---|---|---|"]
+    for group in yaml.safe_load(path.read_text(encoding="utf-8")):
+        for f in group["fields"]:
+            rows.append(f"| `{group['name']}.{f['name']}` | {f['type']} | {f['description']} |")
+    rows.append("| `tags` | keyword | gains `secret_access` |")
+    rows.append("| `user.name` | keyword | set to `cloud_secrets.identity` only when the integration left it empty |")
+    return "\n".join(rows) + "\n"
+
+
 def tables(cat: Catalog) -> dict[str, str]:
-    return {"operations": operations_table(cat) + "\n" + writes_table(cat)}
+    return {"operations": operations_table(cat) + "\n" + writes_table(cat), "fields": fields_table()}
+
+
+def fill_between(text: str, tables: dict[str, str]) -> str:
+    """Replace what stands between `<!-- catalog:NAME -->` and `<!-- /catalog:NAME -->` in a hand-written file."""
+    for name, table in tables.items():
+        start, end = f"<!-- catalog:{name} -->", f"<!-- /catalog:{name} -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            text = f"{head}{start}\n{table.rstrip()}\n{end}{rest.split(end, 1)[1]}"
+    return text
 
 
 def generate(cat: Catalog) -> Iterable[tuple[str, str]]:
     template = (paths.CATALOG / "templates" / "package_readme.md").read_text(encoding="utf-8")
     yield "package/_dev/build/docs/README.md", fill(template, tables(cat))
+    readme = paths.ROOT / "README.md"
+    yield "README.md", fill_between(readme.read_text(encoding="utf-8"), tables(cat))
