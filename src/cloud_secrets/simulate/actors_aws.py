@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,28 +11,72 @@ from ..upstream._common import stable_hex, stable_uuid
 from ..upstream.aws import AwsIdentity, cloudtrail_event, secrets_manager_event
 from . import common as c
 from .common import HOUR, Item, office_weight, poisson
+from .fast import FAST
 
 
 def _sm(out: list[Item], actor: str, action: str, ident: AwsIdentity, ts: float, **kw: Any) -> None:
     out.append(Item(ts, secrets_manager_event(action, ident, ts, **kw), ident.canonical, actor))
 
 
-def _ct(out: list[Item], actor: str, ident: AwsIdentity, ts: float, source: str, action: str,
-        params: dict[str, Any] | None, **kw: Any) -> None:
+def _ct(
+    out: list[Item],
+    actor: str,
+    ident: AwsIdentity,
+    ts: float,
+    source: str,
+    action: str,
+    params: dict[str, Any] | None,
+    **kw: Any,
+) -> None:
     doc = cloudtrail_event(action, ident, ts, event_source=source, request_parameters=params, **kw)
     out.append(Item(ts, doc, ident.canonical, actor))
+
+
+def _java_date(ts: float) -> str:
+    """`Mar 2, 2026, 6:00:00 PM`, the way CloudTrail renders credential expirations."""
+    t = time.gmtime(ts)
+    clock = f"{(t.tm_hour - 1) % 12 + 1}:{t.tm_min:02d}:{t.tm_sec:02d} {'AM' if t.tm_hour < 12 else 'PM'}"
+    return f"{time.strftime('%b', t)} {t.tm_mday}, {t.tm_year}, {clock}"
 
 
 def _assume_role_by_service(out: list[Item], service: str, account: str, role: AwsIdentity, ts: float) -> None:
     """The hourly credential refresh of an instance/task/function role, made by the AWS service itself."""
     svc = AwsIdentity.aws_service(service, account)
     params = {"roleArn": role.role_arn, "roleSessionName": role.session_name}
-    response = {"assumedRoleUser": {"assumedRoleId": role.principal_id, "arn": role.arn},
-                "credentials": {"accessKeyId": role.access_key_id, "sessionToken": "HIDDEN_DUE_TO_SECURITY_REASONS",
-                                "expiration": "Mar 2, 2026, 6:00:00 PM"}}
-    doc = cloudtrail_event("AssumeRole", svc, ts, event_source="sts.amazonaws.com", region="us-east-1",
-                           request_parameters=params, response_elements=response)
+    response = {
+        "assumedRoleUser": {"assumedRoleId": role.principal_id, "arn": role.arn},
+        "credentials": {
+            "accessKeyId": role.access_key_id,
+            "sessionToken": "HIDDEN_DUE_TO_SECURITY_REASONS",
+            "expiration": _java_date(ts + 6 * HOUR),
+        },
+    }
+    doc = cloudtrail_event(
+        "AssumeRole",
+        svc,
+        ts,
+        event_source="sts.amazonaws.com",
+        region="us-east-1",
+        request_parameters=params,
+        response_elements=response,
+    )
     out.append(Item(ts, doc, svc.canonical, f"service:{service}"))
+
+
+def _kms_decrypt(out: list[Item], actor: str, ident: AwsIdentity, ts: float, secret_arn: str) -> None:
+    """The kms:Decrypt Secrets Manager makes on the caller's behalf for a secret under a customer key."""
+    on_behalf = ident.with_invoked_by("secretsmanager.amazonaws.com")
+    account, region = secret_arn.split(":")[4], secret_arn.split(":")[3]
+    params = {
+        "encryptionContext": {"SecretARN": secret_arn, "SecretVersionId": stable_uuid("v", secret_arn)},
+        "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }
+    assert account == ident.account_id
+    host = "secretsmanager.amazonaws.com"
+    doc = FAST.aws_call(
+        "Decrypt", on_behalf, ts, event_source="kms.amazonaws.com", params=params, ip=host, ua=host, region=region
+    )
+    out.append(Item(ts, doc, on_behalf.canonical, actor))
 
 
 # Management calls people and tools make all day (event source, action, request parameters).
@@ -65,6 +110,7 @@ class AwsPoller:
     service: str  # who refreshes the role credentials: ec2.amazonaws.com / ecs-tasks.amazonaws.com
     exec_role: AwsIdentity | None = None  # ECS task execution role: pulls secrets at container start
     metrics: bool = False
+    cmk: bool = False  # secrets under a customer-managed KMS key: each read logs a kms Decrypt too
 
     def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
         t = start + ((self.phase - start) % self.interval)
@@ -72,19 +118,39 @@ class AwsPoller:
             for k, sid in enumerate(self.secrets):
                 ts = t + rng.random() * 0.3 + k * 0.04
                 if rng.random() < 0.0005:
-                    _sm(out, self.actor, "GetSecretValue", self.ident, ts, secret_id=sid + "-old",
-                        source_address=self.ip, user_agent=self.ua, error_code="ResourceNotFoundException",
-                        error_message="Secrets Manager can't find the specified secret.")
+                    _sm(
+                        out,
+                        self.actor,
+                        "GetSecretValue",
+                        self.ident,
+                        ts,
+                        secret_id=sid + "-old",
+                        source_address=self.ip,
+                        user_agent=self.ua,
+                        error_code="ResourceNotFoundException",
+                        error_message="Secrets Manager can't find the specified secret.",
+                    )
                     continue
-                _sm(out, self.actor, "GetSecretValue", self.ident, ts, secret_id=sid,
-                    source_address=self.ip, user_agent=self.ua)
+                out.append(
+                    Item(ts, FAST.aws_read(self.ident, ts, sid, self.ip, self.ua), self.ident.canonical, self.actor)
+                )
+                if self.cmk and sid.startswith("arn:"):
+                    _kms_decrypt(out, self.actor, self.ident, ts + 0.01, sid)
             t += self.interval
         _assume_role_by_service(out, self.service, self.ident.account_id, self.ident, start + rng.random() * 60)
         if self.metrics:
             for q in range(4):
                 ts = start + q * 900 + rng.random() * 30
-                _ct(out, self.actor, self.ident, ts, "monitoring.amazonaws.com", "PutMetricData",
-                    {"namespace": f"App/{self.ident.name}"}, source_address=self.ip, user_agent=self.ua)
+                doc = FAST.aws_call(
+                    "PutMetricData",
+                    self.ident,
+                    ts,
+                    event_source="monitoring.amazonaws.com",
+                    params={"namespace": f"App/{self.ident.name}"},
+                    ip=self.ip,
+                    ua=self.ua,
+                )
+                out.append(Item(ts, doc, self.ident.canonical, self.actor))
         if self.exec_role and rng.random() < 0.12 * office_weight(start):
             self.deploy(rng, start + rng.random() * 3000, out)
 
@@ -93,8 +159,9 @@ class AwsPoller:
         assert self.exec_role is not None
         for task in range(rng.randint(2, 4)):
             task_id = stable_hex(32, self.actor, ts, task)
-            puller = AwsIdentity.assumed_role(self.exec_role.account_id, self.exec_role.name, task_id,
-                                              invoked_by="ecs-tasks.amazonaws.com")
+            puller = AwsIdentity.assumed_role(
+                self.exec_role.account_id, self.exec_role.name, task_id, invoked_by="ecs-tasks.amazonaws.com"
+            )
             for k, sid in enumerate(self.secrets):
                 _sm(out, self.actor, "GetSecretValue", puller, ts + task * 20 + k * 0.1, secret_id=sid)
         self.ident = AwsIdentity.assumed_role(self.ident.account_id, self.ident.name, stable_hex(32, self.actor, ts))
@@ -114,8 +181,10 @@ class AwsLambdaApp:
         for _ in range(poisson(rng, self.rate * (0.3 + office_weight(start)))):
             ts = start + rng.random() * HOUR
             for k, sid in enumerate(self.secrets):
-                _sm(out, self.actor, "GetSecretValue", self.ident, ts + k * 0.05, secret_id=sid,
-                    source_address=self.ip, user_agent=c.LAMBDA_PY)
+                t = ts + k * 0.05
+                out.append(
+                    Item(t, FAST.aws_read(self.ident, t, sid, self.ip, c.LAMBDA_PY), self.ident.canonical, self.actor)
+                )
 
 
 @dataclass
@@ -143,9 +212,17 @@ class AwsCi:
             ua = c.AWS_SDKS[0]
         if self.oidc_subject:
             web = AwsIdentity.web_identity(ident.account_id, self.oidc_subject, "token.actions.githubusercontent.com")
-            _ct(out, self.actor, web, ts - 2, "sts.amazonaws.com", "AssumeRoleWithWebIdentity",
+            _ct(
+                out,
+                self.actor,
+                web,
+                ts - 2,
+                "sts.amazonaws.com",
+                "AssumeRoleWithWebIdentity",
                 {"roleArn": ident.role_arn, "roleSessionName": ident.session_name, "durationSeconds": 3600},
-                source_address=ip, user_agent="configure-aws-credentials-for-github-actions")
+                source_address=ip,
+                user_agent="configure-aws-credentials-for-github-actions",
+            )
         t = ts
         for sid in self.secrets:
             t += rng.uniform(0.3, 6.0)
@@ -192,16 +269,32 @@ class AwsIac:
             t += rng.uniform(0.05, 0.4)
             _ct(out, self.actor, ident, t, src, action, params, source_address=self.ip, user_agent=ua)
         if self.flavor == "pulumi":
-            _sm(out, self.actor, "ListSecrets", ident, t + 0.2, max_results=100, source_address=self.ip,
-                user_agent=ua)
+            _sm(out, self.actor, "ListSecrets", ident, t + 0.2, max_results=100, source_address=self.ip, user_agent=ua)
         for sid in self.secrets:
             t += rng.uniform(0.05, 0.5)
             _sm(out, self.actor, "DescribeSecret", ident, t, secret_id=sid, source_address=self.ip, user_agent=ua)
-            _sm(out, self.actor, "GetResourcePolicy", ident, t + 0.05, secret_id=sid, source_address=self.ip,
-                user_agent=ua)
+            _sm(
+                out,
+                self.actor,
+                "GetResourcePolicy",
+                ident,
+                t + 0.05,
+                secret_id=sid,
+                source_address=self.ip,
+                user_agent=ua,
+            )
             if rng.random() < 0.4:
-                _sm(out, self.actor, "GetSecretValue", ident, t + 0.1, secret_id=sid, version_stage="AWSCURRENT",
-                    source_address=self.ip, user_agent=ua)
+                _sm(
+                    out,
+                    self.actor,
+                    "GetSecretValue",
+                    ident,
+                    t + 0.1,
+                    secret_id=sid,
+                    version_stage="AWSCURRENT",
+                    source_address=self.ip,
+                    user_agent=ua,
+                )
 
 
 @dataclass
@@ -231,12 +324,17 @@ class AwsRotation:
     def _rotate(self, rng: random.Random, t: float, sid: str, out: list[Item]) -> float:
         kw = {"source_address": self.ip, "user_agent": c.LAMBDA_PY}
         steps: list[tuple[str, dict[str, Any]]] = [
-            ("DescribeSecret", {}), ("GetSecretValue", {"version_stage": "AWSCURRENT"}),
-            ("GetRandomPassword", {}), ("PutSecretValue", {"version_stage": "AWSPENDING"}),
-            ("DescribeSecret", {}), ("GetSecretValue", {"version_stage": "AWSPENDING"}),
+            ("DescribeSecret", {}),
             ("GetSecretValue", {"version_stage": "AWSCURRENT"}),
-            ("DescribeSecret", {}), ("GetSecretValue", {"version_stage": "AWSPENDING"}),
-            ("DescribeSecret", {}), ("UpdateSecretVersionStage", {"version_stage": "AWSCURRENT"}),
+            ("GetRandomPassword", {}),
+            ("PutSecretValue", {"version_stage": "AWSPENDING"}),
+            ("DescribeSecret", {}),
+            ("GetSecretValue", {"version_stage": "AWSPENDING"}),
+            ("GetSecretValue", {"version_stage": "AWSCURRENT"}),
+            ("DescribeSecret", {}),
+            ("GetSecretValue", {"version_stage": "AWSPENDING"}),
+            ("DescribeSecret", {}),
+            ("UpdateSecretVersionStage", {"version_stage": "AWSCURRENT"}),
         ]
         for action, extra in steps:
             t += rng.uniform(0.2, 2.5)
@@ -290,7 +388,8 @@ class AwsPerson:
                 continue
             src, action, params = BROWSING[rng.randrange(len(BROWSING))]
             ua = c.aws_cli(f"{src.split('.')[0]}.{action.lower()}") if cli else c.CHROME
-            _ct(out, self.actor, self.ident, ts, src, action, params, source_address=ip, user_agent=ua)
+            doc = FAST.aws_call(action, self.ident, ts, event_source=src, params=params, ip=ip, ua=ua)
+            out.append(Item(ts, doc, self.ident.canonical, self.actor))
 
     def _secret_task(self, rng: random.Random, ts: float, ip: str, cli: bool, out: list[Item]) -> None:
         ua = c.aws_cli("secretsmanager.get-secret-value") if cli else c.CHROME
@@ -304,3 +403,24 @@ class AwsPerson:
                 ts += rng.uniform(2, 15)
             _sm(out, self.actor, "GetSecretValue", self.ident, ts, secret_id=sid, **kw)
             ts += rng.uniform(5, 60)
+
+
+@dataclass
+class AwsMonitor:
+    """A SaaS monitoring integration: a read-only role in every account, polled every few minutes."""
+
+    actor: str
+    idents: list[AwsIdentity]
+    interval: float
+    ip: str
+    ua: str = "aws-sdk-go/1.50.36 (go1.21.8; linux; amd64)"
+
+    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
+        t = start + rng.random() * 5
+        while t < start + HOUR:
+            for ident in self.idents:
+                for k, (src, action, params) in enumerate((BROWSING[0], BROWSING[6], BROWSING[7], BROWSING[8])):
+                    ts = t + k * 0.2 + rng.random() * 0.1
+                    doc = FAST.aws_call(action, ident, ts, event_source=src, params=params, ip=self.ip, ua=self.ua)
+                    out.append(Item(ts, doc, ident.canonical, self.actor))
+            t += self.interval

@@ -16,7 +16,7 @@ from ..upstream.azure import AZURE_POWERSHELL_APP_ID, AzureIdentity, keyvault_ev
 from ..upstream.gcp import GcpPrincipal, secret_manager_event
 from . import common as c
 from .common import HOUR, Item
-from .world import KINDS, PROD, PROJECTS, REGIONS, SERVICES, World
+from .world import KINDS, PROD, PROJECTS, REGIONS, SERVICES, SSO_PATH, SSO_ROLES, World
 
 
 def _attacker_ip(rng: random.Random) -> str:
@@ -37,21 +37,30 @@ def seed_aws_list_get(world: World, rng: random.Random, t0: float) -> list[Item]
     ip, ua = _attacker_ip(rng), c.aws_cli("secretsmanager.list-secrets", "os/linux#6.1.0 md/arch#x86_64")
     out: list[Item] = []
     _aws(out, "attacker:seed-aws", "ListSecrets", ident, t0, source_address=ip, user_agent=ua)
-    _aws(out, "attacker:seed-aws", "GetSecretValue", ident, t0 + rng.uniform(4, 20),
-         secret_id=rng.choice(world.aws_secrets[PROD]), source_address=ip,
-         user_agent=ua.replace("list-secrets", "get-secret-value"))
+    _aws(
+        out,
+        "attacker:seed-aws",
+        "GetSecretValue",
+        ident,
+        t0 + rng.uniform(4, 20),
+        secret_id=rng.choice(world.aws_secrets[PROD]),
+        source_address=ip,
+        user_agent=ua.replace("list-secrets", "get-secret-value"),
+    )
     return out
 
 
 def seed_azure_list_get(world: World, rng: random.Random, t0: float) -> list[Item]:
     """A phished user's token: SecretList on a vault, then one SecretGet."""
-    ident = world.azure_people[0]
+    ident = world.azure_people[0 % len(world.azure_people)]
     vault = world.vault("kv-shared-prod")
     ip = _attacker_ip(rng)
     name = rng.choice(world.vault_secrets[vault.name])
     t1 = t0 + rng.uniform(4, 20)
-    docs = [keyvault_event("SecretList", ident, vault, t0, source_ip=ip, client_info=c.AZ_CLI),
-            keyvault_event("SecretGet", ident, vault, t1, object_name=name, source_ip=ip, client_info=c.AZ_CLI)]
+    docs = [
+        keyvault_event("SecretList", ident, vault, t0, source_ip=ip, client_info=c.AZ_CLI),
+        keyvault_event("SecretGet", ident, vault, t1, object_name=name, source_ip=ip, client_info=c.AZ_CLI),
+    ]
     return [Item(t, d, ident.canonical, "attacker:seed-azure") for t, d in zip((t0, t1), docs, strict=True)]
 
 
@@ -62,15 +71,24 @@ def seed_gcp_list_access(world: World, rng: random.Random, t0: float) -> list[It
     ip = _attacker_ip(rng)
     name = rng.choice(world.gcp_secrets[project.id])
     t1 = t0 + rng.uniform(4, 20)
-    docs = [secret_manager_event("ListSecrets", who, project, t0, caller_ip=ip, user_agent=c.gcloud("secrets.list")),
-            secret_manager_event("AccessSecretVersion", who, project, t1, secret=name, caller_ip=ip,
-                                 user_agent=c.gcloud("secrets.versions.access"))]
+    docs = [
+        secret_manager_event("ListSecrets", who, project, t0, caller_ip=ip, user_agent=c.gcloud("secrets.list")),
+        secret_manager_event(
+            "AccessSecretVersion",
+            who,
+            project,
+            t1,
+            secret=name,
+            caller_ip=ip,
+            user_agent=c.gcloud("secrets.versions.access"),
+        ),
+    ]
     return [Item(t, d, who.canonical, "attacker:seed-gcp") for t, d in zip((t0, t1), docs, strict=True)]
 
 
 def microburst_keyvault_dump(world: World, rng: random.Random, t0: float) -> list[Item]:
     """MicroBurst `Get-AzPasswords`: every reachable vault, its secret list, then every secret."""
-    user = world.azure_people[1]
+    user = world.azure_people[1 % len(world.azure_people)]
     ident = AzureIdentity.user(user.upn or "", app_id=AZURE_POWERSHELL_APP_ID)
     ip = _attacker_ip(rng)
     out: list[Item] = []
@@ -79,21 +97,29 @@ def microburst_keyvault_dump(world: World, rng: random.Random, t0: float) -> lis
         vault = world.vault(name)
         for op in ("VaultGet", "SecretList"):
             t += rng.uniform(0.3, 1.5)
-            out.append(Item(t, keyvault_event(op, ident, vault, t, source_ip=ip, client_info=c.AZ_POWERSHELL),
-                            ident.canonical, "attacker:microburst"))
+            out.append(
+                Item(
+                    t,
+                    keyvault_event(op, ident, vault, t, source_ip=ip, client_info=c.AZ_POWERSHELL),
+                    ident.canonical,
+                    "attacker:microburst",
+                )
+            )
         for secret in world.vault_secrets[name]:
             t += rng.uniform(0.08, 0.5)
-            doc = keyvault_event("SecretGet", ident, vault, t, object_name=secret, source_ip=ip,
-                                 client_info=c.AZ_POWERSHELL)
+            doc = keyvault_event(
+                "SecretGet", ident, vault, t, object_name=secret, source_ip=ip, client_info=c.AZ_POWERSHELL
+            )
             out.append(Item(t, doc, ident.canonical, "attacker:microburst"))
     return out
 
 
 def _stratus_aws_identity(world: World) -> AwsIdentity:
+    """An administrator's SSO session (the shared AdministratorAccess role, the person's e-mail)."""
     person = world.aws_people[0]
-    return AwsIdentity.assumed_role(PROD, "AWSReservedSSO_AdministratorAccess_" + person.name.rsplit("_", 1)[-1],
-                                    person.session_name or "operator@example.com",
-                                    role_path="/aws-reserved/sso.amazonaws.com/", mfa=True)
+    return AwsIdentity.assumed_role(
+        PROD, SSO_ROLES[2], person.session_name or person.name, role_path=SSO_PATH, mfa=True
+    )
 
 
 def stratus_aws_retrieve(world: World, rng: random.Random, t0: float) -> list[Item]:
@@ -123,16 +149,27 @@ def stratus_aws_batch_retrieve(world: World, rng: random.Random, t0: float, *, c
     ident = _stratus_aws_identity(world)
     ip = c.pick_ip(rng, c.CI_RUNNERS, 200, 250)
     ua = _stratus_ua(rng, "aws-sdk-go-v2/1.26.0 os/macos lang/go#1.22.1 md/GOOS#darwin md/GOARCH#arm64")
-    arns = [secret_arn(PROD, REGIONS[PROD], f"stratus-red-team-batch-retrieve-secret-{i}")
-            for i in range(BATCH_SECRETS)]
+    arns = [
+        secret_arn(PROD, REGIONS[PROD], f"stratus-red-team-batch-retrieve-secret-{i}") for i in range(BATCH_SECRETS)
+    ]
     out: list[Item] = []
     t = t0
     for page, first in enumerate(range(0, BATCH_SECRETS, BATCH_PAGE)):
         token = stable_uuid("next-token", t0, page).replace("-", "") if page else None
-        _aws(out, "attacker:stratus-aws-batch", "BatchGetSecretValue", ident, t, filters=BATCH_FILTER,
-             max_results=BATCH_PAGE, next_token=token, source_address=ip, user_agent=ua)
+        _aws(
+            out,
+            "attacker:stratus-aws-batch",
+            "BatchGetSecretValue",
+            ident,
+            t,
+            filters=BATCH_FILTER,
+            max_results=BATCH_PAGE,
+            next_token=token,
+            source_address=ip,
+            user_agent=ua,
+        )
         if companions:
-            for k, doc in enumerate(batch_companion_events(ident, t, arns[first:first + BATCH_PAGE])):
+            for k, doc in enumerate(batch_companion_events(ident, t, arns[first : first + BATCH_PAGE])):
                 out.append(Item(t + 0.005 * (k + 1), doc, ident.canonical, "attacker:stratus-aws-batch"))
         t += rng.uniform(0.3, 1.2)
     return out
@@ -145,13 +182,28 @@ def stratus_gcp_retrieve(world: World, rng: random.Random, t0: float) -> list[It
     project = PROJECTS[0]
     ip = c.pick_ip(rng, c.CI_RUNNERS, 200, 250)
     ua = _stratus_ua(rng, "grpc-go/1.62.1,gzip(gfe)")
-    out = [Item(t0, secret_manager_event("ListSecrets", who, project, t0, filter="labels.stratus-red-team=true",
-                                         caller_ip=ip, user_agent=ua), who.canonical, "attacker:stratus-gcp")]
+    out = [
+        Item(
+            t0,
+            secret_manager_event(
+                "ListSecrets", who, project, t0, filter="labels.stratus-red-team=true", caller_ip=ip, user_agent=ua
+            ),
+            who.canonical,
+            "attacker:stratus-gcp",
+        )
+    ]
     t = t0
     for i in range(20):
         t += rng.uniform(0.1, 0.6)
-        doc = secret_manager_event("AccessSecretVersion", who, project, t, secret=f"stratus-red-team-retrieve-secret-{i}",
-                                   caller_ip=ip, user_agent=ua)
+        doc = secret_manager_event(
+            "AccessSecretVersion",
+            who,
+            project,
+            t,
+            secret=f"stratus-red-team-retrieve-secret-{i}",
+            caller_ip=ip,
+            user_agent=ua,
+        )
         out.append(Item(t, doc, who.canonical, "attacker:stratus-gcp"))
     return out
 
@@ -170,8 +222,16 @@ def low_and_slow(world: World, rng: random.Random, t0: float) -> list[Item]:
     gap = 6 * HOUR / LOW_AND_SLOW_SECRETS
     for arn in rng.sample(world.aws_secrets[PROD], LOW_AND_SLOW_SECRETS):
         t += rng.uniform(0.6 * gap, 1.4 * gap)
-        _aws(out, "attacker:low-and-slow", "GetSecretValue", ident, min(t, t0 + 6 * HOUR), secret_id=arn,
-             source_address=ip, user_agent=ua)
+        _aws(
+            out,
+            "attacker:low-and-slow",
+            "GetSecretValue",
+            ident,
+            min(t, t0 + 6 * HOUR),
+            secret_id=arn,
+            source_address=ip,
+            user_agent=ua,
+        )
     return out
 
 
@@ -189,8 +249,9 @@ def compromised_ci_identity(world: World, rng: random.Random, t0: float) -> list
     t = t0
     for arn in rng.sample(never_used, 25):
         t += rng.uniform(1, 12)
-        _aws(out, "attacker:compromised-ci", "GetSecretValue", ident, t, secret_id=arn, source_address=ip,
-             user_agent=ua)
+        _aws(
+            out, "attacker:compromised-ci", "GetSecretValue", ident, t, secret_id=arn, source_address=ip, user_agent=ua
+        )
     return out
 
 
@@ -205,22 +266,47 @@ def denied_probing(world: World, rng: random.Random, t0: float) -> list[Item]:
     t = t0
     for guess in guesses:
         t += rng.uniform(0.5, 4)
-        _aws(out, "attacker:probe-aws", "GetSecretValue", ident, t, secret_id=f"prod/{guess}", source_address=ip,
-             user_agent=ua, denied=True)
-    user = world.azure_people[2]
+        _aws(
+            out,
+            "attacker:probe-aws",
+            "GetSecretValue",
+            ident,
+            t,
+            secret_id=f"prod/{guess}",
+            source_address=ip,
+            user_agent=ua,
+            denied=True,
+        )
+    user = world.azure_people[2 % len(world.azure_people)]
     vault = world.vault("kv-ledger-prod")
     t = t0 + 20 * 60
     for guess in guesses[:20]:
         t += rng.uniform(0.5, 4)
-        doc = keyvault_event("SecretGet", user, vault, t, object_name=guess.replace("/", "-"), source_ip=ip,
-                             client_info=c.AZ_CLI, status=403)
+        doc = keyvault_event(
+            "SecretGet",
+            user,
+            vault,
+            t,
+            object_name=guess.replace("/", "-"),
+            source_ip=ip,
+            client_info=c.AZ_CLI,
+            status=403,
+        )
         out.append(Item(t, doc, user.canonical, "attacker:probe-azure"))
     who = GcpPrincipal.service_account("payments-app-0", PROJECTS[0].id)
     t = t0 + 40 * 60
     for guess in guesses[:20]:
         t += rng.uniform(0.5, 4)
-        doc = secret_manager_event("AccessSecretVersion", who, PROJECTS[1], t, secret=guess.replace("/", "-"),
-                                   caller_ip=ip, user_agent=c.GCP_LIBS[1], denied=True)
+        doc = secret_manager_event(
+            "AccessSecretVersion",
+            who,
+            PROJECTS[1],
+            t,
+            secret=guess.replace("/", "-"),
+            caller_ip=ip,
+            user_agent=c.GCP_LIBS[1],
+            denied=True,
+        )
         out.append(Item(t, doc, who.canonical, "attacker:probe-gcp"))
     return out
 
@@ -237,21 +323,51 @@ class Attack:
 
 
 ATTACKS: tuple[Attack, ...] = (
-    Attack("seed_aws_list_get", "AWS ListSecrets then GetSecretValue (the seed rule's AWS test)", seed_aws_list_get, 60),
-    Attack("seed_azure_list_get", "Key Vault SecretList then SecretGet (the seed rule's Azure test)",
-           seed_azure_list_get, 60),
-    Attack("seed_gcp_list_access", "GCP ListSecrets then AccessSecretVersion (the seed rule's GCP test)",
-           seed_gcp_list_access, 60),
-    Attack("microburst_keyvault_dump", "MicroBurst Get-AzPasswords: VaultGet, SecretList, SecretGet of every secret "
-           "in three vaults", microburst_keyvault_dump, 600),
+    Attack(
+        "seed_aws_list_get", "AWS ListSecrets then GetSecretValue (the seed rule's AWS test)", seed_aws_list_get, 60
+    ),
+    Attack(
+        "seed_azure_list_get",
+        "Key Vault SecretList then SecretGet (the seed rule's Azure test)",
+        seed_azure_list_get,
+        60,
+    ),
+    Attack(
+        "seed_gcp_list_access",
+        "GCP ListSecrets then AccessSecretVersion (the seed rule's GCP test)",
+        seed_gcp_list_access,
+        60,
+    ),
+    Attack(
+        "microburst_keyvault_dump",
+        "MicroBurst Get-AzPasswords: VaultGet, SecretList, SecretGet of every secret in three vaults",
+        microburst_keyvault_dump,
+        600,
+    ),
     Attack("stratus_aws_retrieve", "Stratus: ListSecrets then 20 GetSecretValue", stratus_aws_retrieve, 60),
-    Attack("stratus_aws_batch_retrieve", "Stratus: 42 secrets in 5 BatchGetSecretValue calls (tag filter, "
-           "MaxResults=10)", stratus_aws_batch_retrieve, 60),
-    Attack("stratus_gcp_retrieve", "Stratus: ListSecrets with a label filter, then 20 AccessSecretVersion",
-           stratus_gcp_retrieve, 60),
+    Attack(
+        "stratus_aws_batch_retrieve",
+        "Stratus: 42 secrets in 5 BatchGetSecretValue calls (tag filter, MaxResults=10)",
+        stratus_aws_batch_retrieve,
+        60,
+    ),
+    Attack(
+        "stratus_gcp_retrieve",
+        "Stratus: ListSecrets with a label filter, then 20 AccessSecretVersion",
+        stratus_gcp_retrieve,
+        60,
+    ),
     Attack("low_and_slow", "30 secrets read one at a time over 6 hours with a stolen key", low_and_slow, 6 * HOUR + 60),
-    Attack("compromised_ci_identity", "a CI role that reads 3 secrets reads 25 new ones from a new address",
-           compromised_ci_identity, 600),
-    Attack("denied_probing", "guessed secret names refused on all three clouds (AccessDenied, 403, "
-           "PERMISSION_DENIED)", denied_probing, 3600),
+    Attack(
+        "compromised_ci_identity",
+        "a CI role that reads 3 secrets reads 25 new ones from a new address",
+        compromised_ci_identity,
+        600,
+    ),
+    Attack(
+        "denied_probing",
+        "guessed secret names refused on all three clouds (AccessDenied, 403, PERMISSION_DENIED)",
+        denied_probing,
+        3600,
+    ),
 )

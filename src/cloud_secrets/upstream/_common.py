@@ -7,6 +7,7 @@ import ipaddress
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 #: A point in time: an aware `datetime`, or seconds since the epoch (UTC).
@@ -26,12 +27,17 @@ def epoch(ts: Timestamp) -> float:
 
 def iso(ts: Timestamp) -> str:
     """`2026-03-02T10:15:32.123Z`: the millisecond precision Elasticsearch date fields keep."""
-    seconds = epoch(ts)
-    whole = int(seconds // 1)
-    millis = round((seconds - whole) * 1000)
-    if millis == 1000:
-        whole, millis = whole + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    millis_total = round(epoch(ts) * 1000)
+    days, ms_of_day = divmod(millis_total, 86_400_000)
+    seconds, millis = divmod(ms_of_day, 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{_day(days)}T{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(days * 86400))
 
 
 def digest(*parts: object, size: int = 16) -> bytes:
@@ -41,7 +47,16 @@ def digest(*parts: object, size: int = 16) -> bytes:
 
 def stable_uuid(*parts: object) -> str:
     """A UUID-formatted id derived from `parts`."""
-    h = digest(*parts).hex()
+    return _uuid_format(digest(*parts).hex())
+
+
+def stable_uuid_pair(*parts: object) -> tuple[str, str]:
+    """Two different UUID-formatted ids derived from `parts` (one hash)."""
+    h = digest(*parts, size=32).hex()
+    return _uuid_format(h[:32]), _uuid_format(h[32:])
+
+
+def _uuid_format(h: str) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
@@ -59,11 +74,13 @@ def stable_letters(length: int, *parts: object) -> str:
     return "".join(_ALNUM[b % len(_ALNUM)] for b in digest(*parts, size=max(length, 1))[:length])
 
 
+@lru_cache(maxsize=16384)
 def stable_key(length: int, *parts: object) -> str:
     """`length` characters from A-Z and 2-7 (the style of AWS principal and access key ids)."""
     return "".join(_UPPER_DIGITS[b % 32] for b in digest(*parts, size=max(length, 1))[:length])
 
 
+@lru_cache(maxsize=65536)
 def is_ip(value: str | None) -> bool:
     """True when `value` is an IPv4 or IPv6 address (what the integrations' grok/convert accept)."""
     if not value:
@@ -93,7 +110,7 @@ _ORDER_CACHE: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 def java_hashmap_order(keys: Sequence[str]) -> tuple[str, ...]:
     """The order in which a `java.util.HashMap` filled with `keys` (in that order) iterates them."""
-    key = tuple(keys)
+    key = keys if isinstance(keys, tuple) else tuple(keys)
     cached = _ORDER_CACHE.get(key)
     if cached is not None:
         return cached
@@ -116,9 +133,12 @@ def java_to_string(value: Any) -> str:
 
     `{"secretId": "x", "versionStage": "AWSCURRENT"}` -> `{secretId=x, versionStage=AWSCURRENT}`.
     """
+    if isinstance(value, dict) and all(type(v) is str for v in value.values()):
+        order = java_hashmap_order(tuple(value))
+        return "{" + ", ".join([f"{k}={value[k]}" for k in order]) + "}"
     if isinstance(value, Mapping):
-        order = java_hashmap_order(list(value))
-        return "{" + ", ".join(f"{k}={java_to_string(value[k])}" for k in order) + "}"
+        order = java_hashmap_order(tuple(value))
+        return "{" + ", ".join([f"{k}={java_to_string(value[k])}" for k in order]) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(java_to_string(v) for v in value) + "]"
     if value is None:

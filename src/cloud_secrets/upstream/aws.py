@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from ._common import (
@@ -27,6 +28,7 @@ from ._common import (
     stable_key,
     stable_letters,
     stable_uuid,
+    stable_uuid_pair,
 )
 
 DATASET = "aws.cloudtrail"
@@ -101,9 +103,7 @@ class AwsIdentity:
     ) -> AwsIdentity:
         """Temporary credentials of `role_name` with session `session_name` (`ASIA...` key)."""
         key = access_key_id or "ASIA" + stable_key(16, "asia", account_id, role_name, session_name)
-        return cls(
-            "AssumedRole", account_id, role_name, session_name, key, invoked_by, mfa, role_path
-        )
+        return cls("AssumedRole", account_id, role_name, session_name, key, invoked_by, mfa, role_path)
 
     @classmethod
     def aws_service(cls, service: str, account_id: str) -> AwsIdentity:
@@ -134,7 +134,7 @@ class AwsIdentity:
         if self.type == "AssumedRole":
             return f"{self.role_id}:{self.session_name}"
         if self.type == "WebIdentityUser":
-            return f"{self.session_name}:{self.name}"
+            return f"{self.session_name}:sts.amazonaws.com:{self.name}"
         return ""
 
     @property
@@ -184,6 +184,11 @@ def _user_fields(identity: AwsIdentity) -> tuple[dict[str, Any] | None, list[str
     return None, None
 
 
+@lru_cache(maxsize=4096)
+def _hour_iso(hour: int) -> str:
+    return iso(hour * 3600)
+
+
 def _user_identity(identity: AwsIdentity, ts: float) -> dict[str, Any]:
     ui: dict[str, Any] = {"type": identity.type}
     arn = identity.arn
@@ -194,7 +199,7 @@ def _user_identity(identity: AwsIdentity, ts: float) -> dict[str, Any]:
     if identity.type == "AssumedRole":
         ui["session_context"] = {
             "mfa_authenticated": "true" if identity.mfa else "false",
-            "creation_date": iso((ts // 3600) * 3600),
+            "creation_date": _hour_iso(int(ts // 3600)),
             "session_issuer": {
                 "type": "Role",
                 "arn": identity.role_arn,
@@ -205,6 +210,13 @@ def _user_identity(identity: AwsIdentity, ts: float) -> dict[str, Any]:
     if identity.invoked_by:
         ui["invoked_by"] = identity.invoked_by
     return ui
+
+
+def event_ids(action: str, identity: AwsIdentity, t: float, rendered_params: str | None) -> tuple[str, str]:
+    """The (`event.id`, `request_id`) `cloudtrail_event` derives when no `event_id` is given."""
+    return stable_uuid_pair(
+        "ct", action, identity.account_id, identity.name, identity.session_name, identity.invoked_by, t, rendered_params
+    )
 
 
 def cloudtrail_event(
@@ -237,8 +249,11 @@ def cloudtrail_event(
         raise ValueError("cloudtrail_event needs source_address unless the identity has invoked_by")
     agent = user_agent or identity.invoked_by or address
     account = identity.account_id
-    eid = event_id or stable_uuid("ct", action, identity.account_id, identity.name, identity.session_name, t,
-                                  request_parameters and java_to_string(request_parameters))
+    rendered_params = java_to_string(request_parameters) if request_parameters else None
+    if event_id:
+        eid, request_id = event_id, stable_uuid("req", event_id)
+    else:
+        eid, request_id = event_ids(action, identity, t, rendered_params)
     category_type = _CATEGORIES.get(action)
     event: dict[str, Any] = {
         "action": action,
@@ -259,14 +274,13 @@ def cloudtrail_event(
         "management_event": True,
         "read_only": read_only if read_only is not None else action.startswith(_READ_ONLY_PREFIXES),
         "recipient_account_id": recipient_account_id or account,
-        "request_id": stable_uuid("req", eid),
+        "request_id": request_id,
         "user_identity": _user_identity(identity, t),
     }
     flattened: dict[str, Any] = {}
-    if request_parameters:
-        rendered = java_to_string(request_parameters)
-        trail["request_parameters"] = rendered
-        if len(rendered) < 32766:
+    if request_parameters and rendered_params:
+        trail["request_parameters"] = rendered_params
+        if len(rendered_params) < 32766:
             flattened["request_parameters"] = _plain(request_parameters)
     if response_elements:
         rendered = java_to_string(response_elements)
@@ -316,6 +330,8 @@ def cloudtrail_event(
 
 def _plain(value: Any) -> Any:
     """A JSON-ready deep copy (tuples to lists) so documents never share mutable parts."""
+    if type(value) is dict and all(type(v) is str for v in value.values()):
+        return dict(value)
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -436,8 +452,13 @@ def batch_companion_events(
     t = epoch(ts)
     return [
         secrets_manager_event(
-            "GetSecretValue", on_behalf, t + 0.005 * (i + 1), secret_id=arn, region=region,
-            source_address=SECRETS_MANAGER, user_agent=SECRETS_MANAGER,
+            "GetSecretValue",
+            on_behalf,
+            t + 0.005 * (i + 1),
+            secret_id=arn,
+            region=region,
+            source_address=SECRETS_MANAGER,
+            user_agent=SECRETS_MANAGER,
         )
         for i, arn in enumerate(secret_arns)
     ]

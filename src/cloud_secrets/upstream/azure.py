@@ -64,8 +64,13 @@ class AzureIdentity:
             f"/subscriptions/{subscription_id}/resourcegroups/{resource_group}/providers/"
             f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
         )
-        return cls("managed_identity", stable_uuid("mi-oid", name), stable_uuid("mi-appid", name), tenant_id,
-                   mi_resource_id=rid)
+        return cls(
+            "managed_identity",
+            stable_uuid("mi-oid", name),
+            stable_uuid("mi-appid", name),
+            tenant_id,
+            mi_resource_id=rid,
+        )
 
     @property
     def canonical(self) -> str:
@@ -89,8 +94,13 @@ class AzureIdentity:
             return claim
         if self.kind == "service_principal":
             return {"appid": self.app_id, OID_CLAIM: self.object_id, "appidacr": "1", "idtyp": "app"}
-        return {"oid": self.object_id, "appid": self.app_id, "appidacr": "2", "idtyp": "app",
-                "xms_mirid": self.mi_resource_id}
+        return {
+            "oid": self.object_id,
+            "appid": self.app_id,
+            "appidacr": "2",
+            "idtyp": "app",
+            "xms_mirid": self.mi_resource_id,
+        }
 
     def arm_claims(self) -> dict[str, Any]:
         """`identity.claims` of an Activity Log event, keys with `.` replaced by `_` as the pipeline does."""
@@ -152,19 +162,39 @@ def _resource_fields(resource_id: str) -> dict[str, Any]:
         out["group"] = parts[upper.index("RESOURCEGROUPS") + 1]
     if "PROVIDERS" in upper:
         i = upper.index("PROVIDERS")
-        rest = parts[i + 1:]
+        rest = parts[i + 1 :]
         if len(rest) >= 3:
             out["provider"] = f"{rest[0]}/{rest[1]}"
             out["name"] = "/".join(rest[2:])
     return out
 
 
-_SIGNATURES = {200: "OK", 201: "Created", 204: "No Content", 401: "Unauthorized", 403: "Forbidden",
-               404: "Not Found", 429: "Too Many Requests"}
+_SIGNATURES = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+}
 _KV_KIND = {"Secret": "secrets", "Key": "keys", "Certificate": "certificates"}
-_PERMISSION = {"SecretGet": "getSecret", "SecretList": "readMetadata", "SecretListVersions": "readMetadata",
-               "SecretSet": "setSecret", "SecretDelete": "delete", "KeyGet": "read",
-               "CertificateGet": "read"}
+_PERMISSION = {
+    "SecretGet": "getSecret",
+    "SecretList": "readMetadata",
+    "SecretListVersions": "readMetadata",
+    "SecretSet": "setSecret",
+    "SecretDelete": "delete",
+    "KeyGet": "read",
+    "CertificateGet": "read",
+}
+
+
+def keyvault_correlation_id(
+    operation: str, identity: AzureIdentity, vault: KeyVault, object_name: str | None, t: float
+) -> str:
+    """The correlation id `keyvault_event` derives when none is given."""
+    return stable_uuid("kv", operation, identity.object_id, vault.name, object_name, t)
 
 
 def keyvault_event(
@@ -206,8 +236,9 @@ def keyvault_event(
         else:
             ver = version or vault.secret_version(object_name)
             props["id"] = f"{base}/{ver}" if ok and operation.endswith(("Get", "Set")) else base
-            props["requestUri"] = (f"{base}/{version}?api-version={api_version}" if version
-                                   else f"{base}/?api-version={api_version}")
+            props["requestUri"] = (
+                f"{base}/{version}?api-version={api_version}" if version else f"{base}/?api-version={api_version}"
+            )
     props["isRbacAuthorized" if vault.rbac else "isAccessPolicyMatch"] = status != 403
     props["tlsVersion"] = "TLS1_2"
     platform: dict[str, Any] = {
@@ -230,9 +261,7 @@ def keyvault_event(
             f"Resource: '{vault.arm_id.lower()}{'/' + kind + '/' + object_name if kind and object_name else ''}'"
         )
     elif status == 404 and object_name:
-        platform["result_description"] = (
-            f"A secret with (name/id) {object_name} was not found in this key vault."
-        )
+        platform["result_description"] = f"A secret with (name/id) {object_name} was not found in this key vault."
     doc: dict[str, Any] = {
         "@timestamp": iso(t),
         "data_stream": data_stream(PLATFORM_DATASET),
@@ -251,8 +280,7 @@ def keyvault_event(
             "platformlogs": platform,
             "resource": _resource_fields(vault.resource_id),
             "subscription_id": vault.subscription_id.upper(),
-            "correlation_id": correlation_id or stable_uuid("kv", operation, identity.object_id, vault.name,
-                                                            object_name, t),
+            "correlation_id": correlation_id or keyvault_correlation_id(operation, identity, vault, object_name, t),
         },
     }
     if source_ip:

@@ -17,14 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._common import ECS_VERSION, Timestamp, data_stream, digest, epoch, is_ip, iso, stable_hex
+from ._common import ECS_VERSION, Timestamp, data_stream, digest, epoch, is_ip, iso
 
 DATASET = "gcp.audit"
 SECRET_MANAGER = "secretmanager.googleapis.com"
 SECRET_MANAGER_METHOD_PREFIX = "google.cloud.secretmanager.v1.SecretManagerService."
 AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
 
-PrincipalKind = Literal["user", "service_account"]
+PrincipalKind = Literal["user", "service_account", "kubernetes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,15 @@ class GcpPrincipal:
         """`<name>@<project>.iam.gserviceaccount.com`."""
         return cls(f"{name}@{project_id}.iam.gserviceaccount.com", "service_account")
 
+    @classmethod
+    def kubernetes(cls, name: str) -> GcpPrincipal:
+        """An in-cluster identity of a GKE audit entry, e.g. `system:serviceaccount:kube-system:x`."""
+        return cls(name, "kubernetes")
+
     @property
-    def subject(self) -> str:
+    def subject(self) -> str | None:
+        if self.kind == "kubernetes":
+            return None
         return ("serviceAccount:" if self.kind == "service_account" else "user:") + self.email
 
     @property
@@ -81,17 +88,21 @@ def audit_event(
     log_type: Literal["data_access", "activity", "system_event", "policy"] = "data_access",
     num_response_items: int | None = None,
     insert_id: str | None = None,
+    k8s_cluster: str | None = None,
 ) -> dict[str, Any]:
     """One Cloud Audit Log entry of any service, as the integration indexes it.
 
     `caller_ip` is requestMetadata.callerIp: an IP, or `gce-internal-ip` / `private` (then no
     `source.ip`). A non-zero `status_code` (7 = PERMISSION_DENIED) makes event.outcome failure.
+    `k8s_cluster` marks a GKE audit entry (resource type `k8s_cluster`): the integration then fills
+    `orchestrator.*` from `resource_name` (`core/v1/namespaces/<ns>/<type>/<name>`) and keeps no
+    `gcp.audit.resource_name`.
     """
     t = epoch(ts)
     log_name = f"projects/{project.id}/logs/cloudaudit.googleapis.com%2F{log_type}"
     failed = status_code not in (None, 0)
     event: dict[str, Any] = {
-        "id": insert_id or _insert_id(method, principal.email, resource_name, t),
+        "id": insert_id or insert_id_for(method, principal.email, resource_name, t),
         "kind": "event",
         "action": method,
         "provider": log_type,
@@ -139,10 +150,15 @@ def audit_event(
         "event": event,
         "log": {"logger": log_name, "level": "ERROR" if failed else ("NOTICE" if log_type == "activity" else "INFO")},
         "cloud": {"provider": "gcp", "project": {"id": project.id}},
-        "client": {"user": {"email": principal.email, "id": principal.subject}},
+        "client": {"user": {"email": principal.email}},
         "service": {"name": service_name},
         "gcp": {"audit": audit},
     }
+    if principal.subject:
+        doc["client"]["user"]["id"] = principal.subject
+    if k8s_cluster:
+        del audit["resource_name"]
+        doc["orchestrator"] = _orchestrator(k8s_cluster, resource_name)
     if caller_ip and is_ip(caller_ip):
         doc["source"] = {"ip": caller_ip}
     if user_agent:
@@ -150,8 +166,21 @@ def audit_event(
     return doc
 
 
-def _insert_id(*parts: object) -> str:
-    return digest(*parts, size=8).hex()[:12]
+def _orchestrator(cluster: str, resource_name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "kubernetes", "cluster": {"name": cluster}}
+    parts = resource_name.split("/")
+    if len(parts) >= 5 and parts[2] == "namespaces":
+        out["api_version"] = parts[1]
+        out["namespace"] = parts[3]
+        out["resource"] = {"type": parts[4]}
+        if len(parts) > 5:
+            out["resource"]["name"] = parts[5]
+    return out
+
+
+def insert_id_for(method: str, email: str, resource_name: str, t: float) -> str:
+    """The `event.id` (insertId) `audit_event` derives when none is given."""
+    return digest(method, email, resource_name, t, size=8).hex()[:12]
 
 
 def version_number(project: GcpProject, secret: str, version: str) -> str:
@@ -248,13 +277,7 @@ def secret_manager_event(
         user_agent=user_agent,
         status_code=7 if denied else None,
         status_message=(
-            f"Permission '{permission}' denied for resource '{requested}' (or it may not exist)."
-            if denied else None
+            f"Permission '{permission}' denied for resource '{requested}' (or it may not exist)." if denied else None
         ),
         log_type=log_type,  # type: ignore[arg-type]
     )
-
-
-def gce_instance_id(project: GcpProject, name: str) -> str:
-    """A stable 19-digit instance id."""
-    return str(int(stable_hex(15, project.id, name), 16))[:19]
