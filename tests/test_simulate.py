@@ -536,3 +536,46 @@ def test_fast_path_is_byte_identical_to_the_builders() -> None:
         assert fast.az_get(mi, vault, ts, "db", "10.0.0.2", "c").json == encode(
             keyvault_event("SecretGet", mi, vault, ts, object_name="db", source_ip="10.0.0.2", client_info="c")
         )
+
+
+def test_generic_fast_paths_match_the_builders() -> None:
+    from cloud_secrets.upstream import audit_event, cloudtrail_event
+
+    fast = FastDocs()
+    ident = AwsIdentity.assumed_role("111122223333", "r", "s").with_invoked_by("secretsmanager.amazonaws.com")
+    params = {"encryptionContext": {"SecretARN": "arn:x"}, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+    host = "secretsmanager.amazonaws.com"
+    project, who = GcpProject("p", "1"), GcpPrincipal.kubernetes("system:serviceaccount:a:b")
+    kw = {
+        "service_name": "k8s.io",
+        "resource_name": "core/v1/namespaces/a/secrets/x",
+        "permission": "p",
+        "caller_ip": "10.0.0.3",
+        "user_agent": "ua",
+        "k8s_cluster": "c",
+    }
+    for ts in (1772409600.0, 1772409601.2345):
+        expected = cloudtrail_event(
+            "Decrypt",
+            ident,
+            ts,
+            event_source="kms.amazonaws.com",
+            request_parameters=params,
+            source_address=host,
+            user_agent=host,
+            region="eu-west-1",
+        )
+        got = fast.aws_call(
+            "Decrypt", ident, ts, event_source="kms.amazonaws.com", params=params, ip=host, ua=host, region="eu-west-1"
+        )
+        assert got.json == encode(expected)
+        assert fast.gcp_call("io.k8s.core.v1.secrets.get", who, project, ts, **kw).json == encode(
+            audit_event("io.k8s.core.v1.secrets.get", who, project, ts, **kw)
+        )
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attacks_begin_at_start(name: str) -> None:
+    opts = Options(start=1772445600.0)
+    first = next(doc for doc, label in generate(name, opts) if label.kind == "attack")
+    assert first["@timestamp"] == "2026-03-02T10:00:00.000Z"

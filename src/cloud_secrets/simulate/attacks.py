@@ -96,15 +96,9 @@ def microburst_keyvault_dump(world: World, rng: random.Random, t0: float) -> lis
     for name in ("kv-shared-prod", "kv-payments-prod", "kv-identity-prod"):
         vault = world.vault(name)
         for op in ("VaultGet", "SecretList"):
+            doc = keyvault_event(op, ident, vault, t, source_ip=ip, client_info=c.AZ_POWERSHELL)
+            out.append(Item(t, doc, ident.canonical, "attacker:microburst"))
             t += rng.uniform(0.3, 1.5)
-            out.append(
-                Item(
-                    t,
-                    keyvault_event(op, ident, vault, t, source_ip=ip, client_info=c.AZ_POWERSHELL),
-                    ident.canonical,
-                    "attacker:microburst",
-                )
-            )
         for secret in world.vault_secrets[name]:
             t += rng.uniform(0.08, 0.5)
             doc = keyvault_event(
