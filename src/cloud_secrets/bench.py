@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
 import statistics
 import time
@@ -55,6 +56,47 @@ def _index_rate(es: Any, index: str, docs: list[dict[str, Any]], pipeline: str |
 
 
 EMPTY_PIPELINE = "bench-empty"
+INTEGRATION_LIKE = "bench-integration-like"
+
+
+def integration_like_pipeline(then: str | None = None) -> dict[str, Any]:
+    """A reference pipeline of ours with the kind of work an integration pipeline does per event.
+
+    Not an official pipeline: JSON decoding of the original event, a date, renames, ECS version, user agent
+    parsing, a Painless script and an append, as integration pipelines typically run. With `then`, it ends
+    by calling another pipeline, as an integration's `@custom` hook does.
+    """
+    processors: list[dict[str, Any]] = [
+        {"json": {"field": "event.original", "target_field": "_raw"}},
+        {"date": {"field": "_raw.eventTime", "formats": ["ISO8601"], "target_field": "@timestamp"}},
+        {"rename": {"field": "_raw.eventName", "target_field": "raw_action", "ignore_missing": True}},
+        {"rename": {"field": "_raw.eventSource", "target_field": "raw_provider", "ignore_missing": True}},
+        {"rename": {"field": "_raw.awsRegion", "target_field": "raw_region", "ignore_missing": True}},
+        {"set": {"field": "ecs.version", "value": "8.11.0"}},
+        {"user_agent": {"field": "user_agent.original", "target_field": "_ua", "ignore_missing": True}},
+        {"script": {"lang": "painless", "source":
+                    "if (ctx._raw?.userIdentity?.type == 'AssumedRole') { ctx.raw_role = true; }"}},
+        {"append": {"field": "related.user", "value": "{{{user.name}}}", "allow_duplicates": False}},
+        {"remove": {"field": ["_raw", "_ua", "raw_action", "raw_provider", "raw_region", "raw_role"],
+                    "ignore_missing": True}},
+    ]
+    if then:
+        processors.append({"pipeline": {"name": then}})
+    return {"description": "benchmark reference: integration-like work", "processors": processors}
+
+
+def with_original(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The mix with an `event.original` CloudTrail-like record, for the integration-like reference."""
+    out = []
+    for doc in docs:
+        doc = copy.deepcopy(doc)
+        raw = {"eventTime": doc["@timestamp"], "eventName": doc["event"]["action"],
+               "eventSource": doc["event"].get("provider"), "awsRegion": "us-east-1",
+               "userIdentity": doc.get("aws", {}).get("cloudtrail", {}).get("user_identity", {}),
+               "requestParameters": doc.get("aws", {}).get("cloudtrail", {}).get("flattened", {})}
+        doc["event"]["original"] = json.dumps(raw)
+        out.append(doc)
+    return out
 
 
 def bench_pipeline_overhead(es: Any, console: Console, n: int = 40000, rounds: int = 5,
@@ -87,10 +129,40 @@ def bench_pipeline_overhead(es: Any, console: Console, n: int = 40000, rounds: i
     }
 
 
+def bench_share_of_integration(es: Any, console: Console, n: int = 40000, rounds: int = 5,
+                               batch: int = 2000) -> dict[str, float]:
+    """Our pipeline's cost as a percentage of an integration-like pipeline's cost, both measured per document
+    as (1/rate - 1/rate_without_pipeline) in the same run."""
+    install_pipelines(es)
+    es.put(f"/_ingest/pipeline/{INTEGRATION_LIKE}", integration_like_pipeline())
+    es.put(f"/_ingest/pipeline/{INTEGRATION_LIKE}-tagged", integration_like_pipeline(then=default_pipeline()))
+    docs = with_original(pipeline_mix(n))
+    sides = {"none": None, "integration": INTEGRATION_LIKE, "integration+tagging": f"{INTEGRATION_LIKE}-tagged"}
+    _index_rate(es, "bench-warmup", docs[: n // 4], sides["integration+tagging"], batch)
+    rates: dict[str, list[float]] = {k: [] for k in sides}
+    for r in range(rounds):
+        names = list(sides)[r % 3:] + list(sides)[: r % 3]
+        for name in names:
+            rates[name].append(_index_rate(es, "bench-mix", docs, sides[name], batch))
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    console.print("same mix with event.original, median docs/s:")
+    for name, rate in med.items():
+        console.print(f"  {name:>19}: {rate:,.0f}")
+    for name in (INTEGRATION_LIKE, f"{INTEGRATION_LIKE}-tagged"):
+        es.delete(f"/_ingest/pipeline/{name}")
+    integration_cost = 1 / med["integration"] - 1 / med["none"]
+    ours = 1 / med["integration+tagging"] - 1 / med["integration"]
+    return {
+        "pipeline_overhead_behind_integration_pct": (1 - med["integration+tagging"] / med["integration"]) * 100,
+        "tagging_cost_pct_of_integration_like_pipeline": ours / integration_cost * 100,
+    }
+
+
 def main() -> None:
     console = Console()
     with connect() as es:
         figures = bench_pipeline_overhead(es, console)
+        figures.update(bench_share_of_integration(es, console))
     for name, value in figures.items():
         print(f"{name}: {value:.1f}", flush=True)
 
