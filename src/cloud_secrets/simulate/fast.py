@@ -108,10 +108,10 @@ class FastDocs:
         region: str = "us-east-1",
     ) -> Encoded:
         """`cloudtrail_event(action, ident, ts, event_source=..., request_parameters=params, ...)`."""
-        rendered = java_to_string(params) if params else None
-        key = (action, ident, event_source, rendered, ip, ua, region)
+        key = (action, ident, event_source, repr(params), ip, ua, region)
         entry = self._aws.get(key)
         if entry is None:
+            rendered = java_to_string(params) if params else None
             doc = cloudtrail_event(
                 action,
                 ident,
@@ -123,7 +123,7 @@ class FastDocs:
                 region=region,
             )
             entry = self._aws[key] = (DocTemplate(doc, _AWS_SLOTS), rendered)
-        template = entry[0]
+        template, rendered = entry
         eid, rid = event_ids(action, ident, ts, rendered)
         return template.render({"ts": iso(ts), "eid": eid, "rid": rid, "cd": _hour_iso(int(ts // 3600))})
 
