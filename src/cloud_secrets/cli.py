@@ -21,9 +21,10 @@ def _register() -> None:
     from .engine_cli import engine
     from .generate_cli import generate
     from .ingest_cli import pipelines, tag
+    from .rules_cli import rules, sigma
     from .simulate_cli import simulate
 
-    for command in (demo, engine, generate, pipelines, tag, simulate):
+    for command in (demo, engine, generate, pipelines, tag, simulate, rules, sigma):
         cli.add_command(command)
 
 

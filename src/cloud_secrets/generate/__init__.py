@@ -13,9 +13,10 @@ Generator = Callable[[Catalog], Iterable[tuple[str, str]]]
 
 
 def generators() -> list[Generator]:
+    from ..rules.generate import generate as rules_generate
     from . import docs, pipelines
 
-    return [pipelines.generate, docs.generate]
+    return [pipelines.generate, docs.generate, rules_generate]
 
 
 def render(cat: Catalog | None = None) -> dict[str, str]:

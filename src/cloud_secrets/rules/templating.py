@@ -1,0 +1,77 @@
+"""Catalog placeholders in rule and hunting queries: `{{actions CLASS...}}`, `{{datasets CLASS...}}`,
+`{{indices CLASS...}}`, rendered as a value list in the query's language. Action lists are never typed by hand."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+from ..catalog import OPERATION_CLASSES, Catalog
+
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)((?:\s+\w+)*)\s*\}\}")
+KINDS = ("actions", "datasets", "indices")
+LANGUAGES = ("eql", "esql", "lucene")
+
+
+class TemplateError(ValueError):
+    """A placeholder that names an unknown kind or operation class."""
+
+
+def index_pattern(dataset: str) -> str:
+    """The index pattern of an official integration's data stream."""
+    return f"logs-{dataset}-*"
+
+
+def datasets_of(cat: Catalog, classes: Iterable[str]) -> list[str]:
+    """Datasets holding at least one operation of the given classes, in catalog order."""
+    wanted = set(classes)
+    out: list[str] = []
+    for op in cat.operations:
+        if op.op_class in wanted and op.dataset not in out:
+            out.append(op.dataset)
+    return out
+
+
+def _values(cat: Catalog, kind: str, classes: list[str]) -> list[str]:
+    if kind not in KINDS:
+        raise TemplateError(f"unknown placeholder {kind!r} (expected one of {', '.join(KINDS)})")
+    bad = [c for c in classes if c not in OPERATION_CLASSES]
+    if bad or not classes:
+        raise TemplateError(f"{{{{{kind} ...}}}} needs operation classes from {', '.join(OPERATION_CLASSES)}, "
+                            f"got {' '.join(classes) or 'none'}")
+    if kind == "actions":
+        return cat.actions(*classes)
+    datasets = datasets_of(cat, classes)
+    return datasets if kind == "datasets" else [index_pattern(d) for d in datasets]
+
+
+def _render_list(kind: str, values: list[str], language: str) -> str:
+    if kind == "indices":
+        return ", ".join(values)
+    quoted = [json.dumps(v) for v in values]
+    if language == "lucene":
+        return "(" + " OR ".join(quoted) + ")"
+    return "(" + ", ".join(quoted) + ")"
+
+
+def render(text: str, cat: Catalog, language: str) -> str:
+    """Replace every placeholder with the catalog's values, quoted for `language`."""
+    if language not in LANGUAGES:
+        raise TemplateError(f"unknown query language {language!r}")
+
+    def sub(match: re.Match[str]) -> str:
+        kind, classes = match.group(1), match.group(2).split()
+        return _render_list(kind, _values(cat, kind, classes), language)
+
+    return PLACEHOLDER.sub(sub, text)
+
+
+def classes_used(text: str) -> list[str]:
+    """Operation classes named by the placeholders of a query, in order of first use."""
+    out: list[str] = []
+    for match in PLACEHOLDER.finditer(text):
+        for c in match.group(2).split():
+            if c not in out:
+                out.append(c)
+    return out
