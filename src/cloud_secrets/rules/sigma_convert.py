@@ -5,12 +5,14 @@ Two defects of pysigma-backend-elasticsearch 2.1.1's EQL correlations are correc
   step repeats), not N events of any of the rules: it is rendered as one `[any where (q1) or (q2) ...]` step;
 - a `value_count` became `[...] by field with runs=N` (N events with the *same* value, the opposite of N
   distinct values). EQL cannot count distinct values, so it is refused with a pointer to `--target esql`;
-- `temporal_ordered` rendered an empty `by` and `with runs=`: it is rendered as a plain ordered sequence.
+- `temporal_ordered` rendered an empty `by` and `with runs=`: it is rendered as a plain ordered sequence;
+- a number compared with `:` (`code:0`), which EQL rejects: it is rendered with `==`.
 For Microsoft Sentinel (kusto) the backend tests emptiness instead of null (see SentinelKustoBackend).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,6 +37,10 @@ TARGETS = ("eql", "esql", "splunk", "kusto")
 class CloudSecretsEqlBackend(EqlBackend):
     temporal_ordered_aggregation_expression: ClassVar[dict[str, str]] = {"sequence": ""}
     temporal_ordered_condition_expression: ClassVar[dict[str, str]] = {"sequence": ""}
+
+    def convert_condition_field_eq_val_num(self, cond: Any, state: Any) -> Any:
+        # `field : 0` is not EQL (`:` compares strings); a number needs `==`.
+        return f"{self.escape_and_quote_field(cond.field)} == {cond.value}"
 
     def convert_correlation_search(self, rule: SigmaCorrelationRule, **kwargs: Any) -> str:
         if rule.type == SigmaCorrelationType.VALUE_COUNT:
@@ -119,7 +125,9 @@ def convert(target: str, collection: SigmaCollection | None = None, cat: Catalog
     A base rule is converted on its own: inside a collection whose correlations reference it, pySigma leaves
     it unfinished (a bare condition) so that the correlation can embed it."""
     cat = cat or catalog()
-    collection = collection or load_collection()
+    # pySigma's pipelines rewrite the rule objects they process: work on a copy so that the caller's
+    # collection can be converted again for another target.
+    collection = copy.deepcopy(collection or load_collection())
     corr_backend = _backend(target, cat)
     out: list[Converted] = []
     # Base rules first: a correlation reads the conversion results of the rules it references.
