@@ -55,6 +55,19 @@ def _index_rate(es: Any, index: str, docs: list[dict[str, Any]], pipeline: str |
     return len(docs) / elapsed
 
 
+def _rotated_medians(es: Any, docs: list[dict[str, Any]], sides: dict[str, str | None], warm: str,
+                     rounds: int, batch: int) -> dict[str, float]:
+    """Median docs/s of each side (pipeline or None), after a warm-up through `sides[warm]`."""
+    _index_rate(es, "bench-warmup", docs[: len(docs) // 4], sides[warm], batch)  # JIT and script compilation
+    rates: dict[str, list[float]] = {k: [] for k in sides}
+    for r in range(rounds):
+        # Rotate the order so drift on a busy machine does not favour one side.
+        names = list(sides)[r % len(sides):] + list(sides)[: r % len(sides)]
+        for name in names:
+            rates[name].append(_index_rate(es, "bench-mix", docs, sides[name], batch))
+    return {k: statistics.median(v) for k, v in rates.items()}
+
+
 EMPTY_PIPELINE = "bench-empty"
 INTEGRATION_LIKE = "bench-integration-like"
 
@@ -111,14 +124,7 @@ def bench_pipeline_overhead(es: Any, console: Console, n: int = 40000, rounds: i
     es.put(f"/_ingest/pipeline/{EMPTY_PIPELINE}", {"description": "benchmark reference", "processors": []})
     docs = pipeline_mix(n)
     sides = {"none": None, "empty": EMPTY_PIPELINE, "tagging": default_pipeline()}
-    _index_rate(es, "bench-warmup", docs[: n // 4], sides["tagging"], batch)  # JIT and script compilation
-    rates: dict[str, list[float]] = {k: [] for k in sides}
-    for r in range(rounds):
-        # Rotate the order so drift on a busy machine does not favour one side.
-        names = list(sides)[r % 3:] + list(sides)[: r % 3]
-        for name in names:
-            rates[name].append(_index_rate(es, "bench-mix", docs, sides[name], batch))
-    med = {k: statistics.median(v) for k, v in rates.items()}
+    med = _rotated_medians(es, docs, sides, "tagging", rounds, batch)
     console.print(f"bulk index {n} docs (3% secret-store access), {rounds} rotated rounds, median docs/s:")
     for name, label in (("none", "no pipeline"), ("empty", "empty pipeline"), ("tagging", "tagging pipeline")):
         console.print(f"  {label:>17}: {med[name]:,.0f}")
@@ -138,13 +144,7 @@ def bench_share_of_integration(es: Any, console: Console, n: int = 40000, rounds
     es.put(f"/_ingest/pipeline/{INTEGRATION_LIKE}-tagged", integration_like_pipeline(then=default_pipeline()))
     docs = with_original(pipeline_mix(n))
     sides = {"none": None, "integration": INTEGRATION_LIKE, "integration+tagging": f"{INTEGRATION_LIKE}-tagged"}
-    _index_rate(es, "bench-warmup", docs[: n // 4], sides["integration+tagging"], batch)
-    rates: dict[str, list[float]] = {k: [] for k in sides}
-    for r in range(rounds):
-        names = list(sides)[r % 3:] + list(sides)[: r % 3]
-        for name in names:
-            rates[name].append(_index_rate(es, "bench-mix", docs, sides[name], batch))
-    med = {k: statistics.median(v) for k, v in rates.items()}
+    med = _rotated_medians(es, docs, sides, "integration+tagging", rounds, batch)
     console.print("same mix with event.original, median docs/s:")
     for name, rate in med.items():
         console.print(f"  {name:>19}: {rate:,.0f}")
