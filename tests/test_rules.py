@@ -11,11 +11,7 @@ import eql
 import jsonschema
 import pytest
 import yaml
-from antlr4 import CommonTokenStream, InputStream
-from antlr4.error.ErrorListener import ErrorListener
 from click.testing import CliRunner
-from esql_parser.EsqlBaseLexer import EsqlBaseLexer
-from esql_parser.EsqlBaseParser import EsqlBaseParser
 from luqum.parser import parser as lucene_parser
 
 from cloud_secrets import generate, paths
@@ -39,28 +35,12 @@ def assets() -> dict[str, dict]:
     return {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(ASSET_DIR.glob("*.json"))}
 
 
-class _Raise(ErrorListener):
-    def syntaxError(self, recognizer, offending, line, column, msg, e):  # type: ignore[no-untyped-def]
-        raise AssertionError(f"ES|QL syntax error at {line}:{column}: {msg}")
-
-
-def parse_esql(query: str) -> None:
-    """Elasticsearch's ES|QL grammar (esql-parser), failing on any syntax error instead of recovering."""
-    lexer = EsqlBaseLexer(InputStream(query))
-    lexer.removeErrorListeners()
-    lexer.addErrorListener(_Raise())
-    parser = EsqlBaseParser(CommonTokenStream(lexer))
-    parser.removeErrorListeners()
-    parser.addErrorListener(_Raise())
-    parser.singleStatement()
-
-
 def parse_query(language: str, query: str) -> None:
     if language == "eql":
         with EQL_CONFIG:
             eql.parse_query(query)
     elif language == "esql":
-        parse_esql(query)
+        syntax.parse_esql(query)  # raises on any syntax error
     elif language in ("lucene",):
         lucene_parser.parse(query)
     else:
