@@ -19,7 +19,7 @@ from cloud_secrets import paths
 from cloud_secrets.catalog import catalog
 from cloud_secrets.rules import sigma_convert, templating
 from cloud_secrets.rules.loader import load_rules
-from test_rules import parse_esql
+from cloud_secrets.rules.syntax import parse_esql
 
 SIGMA_DIR = paths.ROOT / "sigma"
 EQL_CONFIG = eql.ParserConfig(eql.parser.elasticsearch_syntax, eql.parser.allow_runs)
