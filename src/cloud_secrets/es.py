@@ -97,10 +97,19 @@ class EsClient:
         resp = self._send(method, path, body, params)
         return self._parse(resp, method, path)
 
-    def _send(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None):
+    def post_ndjson(self, path: str, lines: str, params: dict[str, Any] | None = None) -> Any:
+        """POST newline-delimited JSON (e.g. `_bulk`) and return the parsed answer, with `request`'s errors."""
+        self.info()
+        resp = self._send("POST", path, params=params, ndjson=lines)
+        return self._parse(resp, "POST", path)
+
+    def _send(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
+              ndjson: str | None = None):
         url = f"{self.url}/{path.lstrip('/')}"
+        raw = {"data": ndjson.encode("utf-8"), "headers": {"Content-Type": "application/x-ndjson"}} \
+            if ndjson is not None else {"json": body}
         try:
-            return self.session.request(method, url, json=body, params=params, timeout=self.timeout)
+            return self.session.request(method, url, params=params, timeout=self.timeout, **raw)
         except requests.exceptions.SSLError as err:
             raise UserError(f"TLS error talking to {self.url}: {err} (pass the CA certificate)") from err
         except requests.exceptions.ConnectionError as err:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+from .errors import UserError
 from .package_assets import data_stream_pipelines
 
 
@@ -54,18 +56,10 @@ def simulate_stream(es: Client, pipeline: str, docs: Iterable[dict[str, Any]],
 def bulk_index(es: Any, index: str, docs: list[dict[str, Any]], pipeline: str | None = None,
                op_type: str = "index") -> int:
     """Index documents with one `_bulk` request; returns how many were accepted (errors raise)."""
-    import json
-
-    from .errors import UserError
-
     action = json.dumps({op_type: {"_index": index}})
     body = "".join(f"{action}\n{json.dumps(d)}\n" for d in docs)
-    params = {"pipeline": pipeline} if pipeline else None
-    resp = es.session.post(f"{es.url}/_bulk", data=body.encode("utf-8"), params=params,
-                           headers={"Content-Type": "application/x-ndjson"}, timeout=es.timeout)
-    result = resp.json()
-    if resp.status_code >= 300 or result.get("errors"):
-        failed = [i for i in result.get("items", []) if next(iter(i.values())).get("error")]
-        raise UserError(f"bulk indexing into {index} failed for {len(failed)} documents: "
-                        f"{next(iter(failed[0].values()))['error'] if failed else result}")
+    result = es.post_ndjson("/_bulk", body, params={"pipeline": pipeline} if pipeline else None)
+    errors = [e for item in result["items"] if (e := next(iter(item.values())).get("error"))]
+    if errors:
+        raise UserError(f"bulk indexing into {index} failed for {len(errors)} documents: {errors[0]}")
     return len(result["items"])
