@@ -79,10 +79,15 @@ def variants(seed: int = 1555006, per_event: int = 12) -> list[dict[str, Any]]:
                 else:
                     _set(doc, path, copy.deepcopy(rng.choice(_wrong_values(rng))))
             out.append(doc)
+    out.append(huge_batch())
+    return out
+
+
+def huge_batch() -> dict[str, Any]:
+    """A BatchGetSecretValue fixture naming 20,000 secrets."""
     huge = copy.deepcopy(next(e for e in _secret_events() if e["event"]["action"] == "BatchGetSecretValue"))
     _set(huge, "aws.cloudtrail.flattened.request_parameters", {"secretIdList": [f"s-{i}" for i in range(20000)]})
-    out.append(huge)
-    return out
+    return huge
 
 
 def _strip_ours(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -143,8 +148,7 @@ def test_every_malformed_document_comes_out_unchanged_but_for_our_fields(es, pip
 
 
 def test_huge_batch_counts_every_secret(es, pipeline) -> None:
-    huge = variants()[-1]
-    [out] = simulate(es, pipeline, [huge])
+    [out] = simulate(es, pipeline, [huge_batch()])
     assert out["cloud_secrets"]["secret"]["count"] == 20000
     assert "error" not in out
 
