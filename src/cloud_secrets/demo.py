@@ -26,8 +26,9 @@ def tagged_table(outputs: list[dict]) -> Table:
         secret = cs.get("secret", {})
         ids = secret.get("id", [])
         shown = f"{secret['count']}× " if "count" in secret else ""
-        shown += ids[0].rsplit("/", 1)[-1].rsplit(":", 1)[-1] + (f" +{len(ids) - 1}" if len(ids) > 1 else "") \
-            if ids else ""
+        if ids:
+            short_name = ids[0].rsplit("/", 1)[-1].rsplit(":", 1)[-1]  # last part of a URL, path or ARN
+            shown += short_name + (f" +{len(ids) - 1}" if len(ids) > 1 else "")
         auto = f"{cs['automation']} ({cs['automation_reason']})" if "automation" in cs else ""
         table.add_row(event.get("dataset", ""), action, cs["operation"], cs.get("identity", ""),
                       cs["identity_type"], shown, auto)
