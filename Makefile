@@ -12,7 +12,7 @@ export ELASTIC_PACKAGE_DATA_HOME := $(TOOLS)/elastic-package-home
 export GONOSUMDB := github.com/elastic
 export GOFLAGS := -mod=mod
 
-.PHONY: help bootstrap venv tools engine-jars generate check-generated lint package demo test bench registry clean
+.PHONY: help bootstrap venv tools engine-jars browser generate check-generated lint package demo test bench registry clean
 
 help:
 	@echo "make bootstrap  install the Python env, elastic-package, package-registry and the engine jars"
@@ -42,6 +42,12 @@ $(TOOLS)/engine/.installed: scripts/engine/pom.xml scripts/engine/src/cloudsecre
 		-DoutputDirectory=$(TOOLS)/engine/lib -DincludeScope=runtime
 	javac -nowarn -cp '$(TOOLS)/engine/lib/*' -d $(TOOLS)/engine/classes scripts/engine/src/cloudsecrets/EngineMain.java
 	touch $@
+
+# Headless Chromium screenshots the HTML report in a test. Debian's package is the only browser build this
+# network serves (browser downloads of test tools are refused); installing it needs root, as CI runs.
+browser: /usr/bin/chromium
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 generate: venv
 	$(VENV)/bin/cloud-secrets generate
