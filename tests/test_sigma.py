@@ -133,7 +133,7 @@ def _ours(classes: str, provider: str, outcome: str | None) -> str:
     text = (f"any where event.dataset in {{{{datasets {classes}}}}} and event.action in {{{{actions {classes}}}}}"
             f' and cloud_secrets.provider == "{provider}"')
     if outcome:
-        text += f' and event.outcome == "{outcome}"'
+        text += f' and cloud_secrets.outcome == "{outcome}"'
     return templating.render(text, catalog(), "eql")
 
 
