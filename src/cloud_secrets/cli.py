@@ -23,8 +23,9 @@ def _register() -> None:
     from .ingest_cli import pipelines, tag
     from .rules_cli import rules, sigma
     from .simulate_cli import simulate
+    from .wiring_cli import attach, detach, replay, status
 
-    for command in (demo, engine, generate, pipelines, tag, simulate, rules, sigma):
+    for command in (demo, engine, generate, pipelines, tag, simulate, rules, sigma, attach, detach, status, replay):
         cli.add_command(command)
 
 

@@ -82,6 +82,15 @@ class EsClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
 
+    def get_or_none(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """`get`, or None when Elasticsearch answers 404 (the pipeline, template or index is absent)."""
+        try:
+            return self.get(path, params)
+        except EsError as err:
+            if err.status == 404:
+                return None
+            raise
+
     def put(self, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         return self.request("PUT", path, body, params)
 

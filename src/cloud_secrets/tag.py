@@ -13,6 +13,12 @@ from .package_assets import default_pipeline
 
 def read_documents(stream: IO[str], name: str) -> Iterator[dict[str, Any]]:
     """JSON objects, one a line; a bad line is a UserError naming the file and line."""
+    for _, doc in numbered_documents(stream, name):
+        yield doc
+
+
+def numbered_documents(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, JSON object) for every non-blank line; a bad line is a UserError naming file and line."""
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
@@ -22,7 +28,7 @@ def read_documents(stream: IO[str], name: str) -> Iterator[dict[str, Any]]:
             raise UserError(f"{name}:{number}: not valid JSON ({err.msg} at column {err.colno})") from None
         if not isinstance(doc, dict):
             raise UserError(f"{name}:{number}: expected a JSON object, got {type(doc).__name__}")
-        yield doc
+        yield number, doc
 
 
 def tag_documents(es: Client, docs: Iterable[dict[str, Any]], install: bool = True) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,142 @@
+"""Index simulated documents into a cluster through the package's tagging pipeline.
+
+Target `package` (the default): the package's own data stream `logs-cloud_secrets.secret_access-<namespace>`.
+Target `integrations`: each document into the official data stream of its dataset,
+`logs-<event.dataset>-<namespace>`, where the rule pack's index patterns (`logs-aws.cloudtrail-*`, ...) see it.
+In both cases the request names our default pipeline, so the integration's own pipeline (meant for raw
+provider JSON) does not run on documents that are already ECS.
+
+Every action is `create`: a data stream accepts nothing else, and on a cluster without data streams
+(Elasticsearch without x-pack, such as the embedded 7.10 node) it creates a plain index of that name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import UserError, located
+from .es import EsClient
+from .ingest import bulk_index
+from .tag import numbered_documents
+from .wiring import check_namespaces
+
+PACKAGE_DATASET = "cloud_secrets.secret_access"
+SHIFTED = ("@timestamp", "event.created", "event.ingested", "event.start", "event.end")
+
+
+def parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _get(doc: dict[str, Any], dotted: str) -> Any:
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _set(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = doc
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+@dataclass
+class Scan:
+    lines: int
+    latest: datetime | None
+
+
+def scan(path: Path) -> Scan:
+    """First pass: every line is a JSON object with a valid @timestamp; count them, find the latest."""
+    count, latest = 0, None
+    with _open(path) as stream:
+        for number, doc in numbered_documents(stream, str(path)):
+            count += 1
+            try:
+                when = parse_time(doc.get("@timestamp"))
+            except ValueError as err:
+                raise UserError(f"{located(str(path), number, '@timestamp')}: {err}") from None
+            latest = when if latest is None or when > latest else latest
+    return Scan(count, latest)
+
+
+def _open(path: Path) -> IO[str]:
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{path}: cannot read: {err.strerror}") from None
+
+
+def target_index(doc: dict[str, Any], target: str, namespace: str, where: str) -> str:
+    if target == "package":
+        dataset = PACKAGE_DATASET
+    else:
+        dataset = _get(doc, "event.dataset") or _get(doc, "data_stream.dataset")
+        if not isinstance(dataset, str) or not dataset:
+            raise UserError(f"{where}: event.dataset: missing, needed for --target integrations")
+    return f"logs-{dataset}-{namespace}"
+
+
+def prepare(doc: dict[str, Any], index: str, namespace: str, shift: timedelta | None) -> dict[str, Any]:
+    """Shift the timestamps and make `data_stream.*` match the target (they are constant_keyword in Fleet)."""
+    if shift:
+        for dotted in SHIFTED:
+            value = _get(doc, dotted)
+            if isinstance(value, str):
+                with suppress(ValueError):
+                    _set(doc, dotted, format_time(parse_time(value) + shift))
+    dataset = index.removeprefix("logs-").removesuffix(f"-{namespace}")
+    doc["data_stream"] = {"type": "logs", "dataset": dataset, "namespace": namespace}
+    return doc
+
+
+def replay(es: EsClient, path: Path, pipeline: str, namespace: str = "default", target: str = "package",
+           shift_to_now: bool = False, batch: int = 1000,
+           progress: Callable[[int], None] | None = None, info: Scan | None = None) -> dict[str, int]:
+    """Index every document of `path`; returns documents indexed per index."""
+    (namespace,) = check_namespaces([namespace])
+    info = info or scan(path)
+    shift = datetime.now(UTC) - info.latest if shift_to_now and info.latest else None
+    counts: dict[str, int] = {}
+    chunks: dict[str, list[dict[str, Any]]] = {}
+
+    def flush(index: str) -> None:
+        docs = chunks.pop(index, [])
+        if docs:
+            counts[index] = counts.get(index, 0) + bulk_index(es, index, docs, pipeline, op_type="create")
+            if progress:
+                progress(len(docs))
+
+    with _open(path) as stream:
+        for number, doc in numbered_documents(stream, str(path)):
+            index = target_index(doc, target, namespace, f"{path}:{number}")
+            chunks.setdefault(index, []).append(prepare(doc, index, namespace, shift))
+            if len(chunks[index]) >= batch:
+                flush(index)
+    for index in list(chunks):
+        flush(index)
+    for index in counts:
+        es.post(f"/{index}/_refresh")
+    return counts
+
+
+def count_tagged(es: EsClient, index: str) -> int:
+    query = {"query": {"term": {"tags": "secret_access"}}}
+    return int(es.post(f"/{index}/_count", query, params={"ignore_unavailable": "true"})["count"])

@@ -1,0 +1,349 @@
+"""`attach` / `detach` / `status` on the real engine: user processors survive, never half, byte-exact restore."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from cloud_secrets import paths, wiring
+from cloud_secrets.errors import UserError
+from cloud_secrets.es import EsClient
+from cloud_secrets.ingest import install_pipelines
+from cloud_secrets.package_assets import data_stream_pipelines, default_pipeline
+from cloud_secrets.pipeline_tests import load_cases
+
+pytestmark = pytest.mark.engine
+
+NAMES = [wiring.custom_name(d) for d in wiring.DATASETS]
+USER_PIPELINE = {
+    "description": "the user's own",
+    "version": 7,
+    "processors": [
+        {"set": {"field": "labels.env", "value": "prod", "tag": "user_set"}},
+        {"lowercase": {"field": "user.name", "ignore_missing": True}},
+    ],
+}
+USER_TEMPLATE = {"template": {"settings": {"index": {"number_of_replicas": "0"}},
+                              "mappings": {"properties": {"labels": {"properties": {"env": {"type": "keyword"}}}}}},
+                 "_meta": {"managed_by": "fleet", "managed": True, "package": {"name": "aws"}}}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _clean(es: EsClient) -> None:
+    for name in NAMES:
+        for path in (f"/_ingest/pipeline/{name}", f"/_component_template/{name}"):
+            if es.get_or_none(path) is not None:
+                es.delete(path)
+    if es.get_or_none(f"/{wiring.BACKUP_INDEX}") is not None:
+        es.delete(f"/{wiring.BACKUP_INDEX}")
+
+
+@pytest.fixture
+def node(es: EsClient) -> Iterator[EsClient]:
+    """The session node with the package's pipelines installed and no @custom pipeline, before and after."""
+    install_pipelines(es)
+    _clean(es)
+    yield es
+    _clean(es)
+
+
+def _raw(es: EsClient, path: str) -> tuple[int, str]:
+    resp = requests.get(es.url + path, timeout=30)
+    return resp.status_code, resp.text
+
+
+def _snapshot(es: EsClient) -> dict[str, tuple[int, str]]:
+    return {p: _raw(es, p) for n in NAMES for p in (f"/_ingest/pipeline/{n}", f"/_component_template/{n}")}
+
+
+def _secret_read_event() -> dict:
+    return next(e for c in load_cases() for e in c.events if (e.get("event") or {}).get("action") == "GetSecretValue")
+
+
+def _simulate(es: EsClient, pipeline: str, doc: dict) -> dict:
+    result = es.post(f"/_ingest/pipeline/{pipeline}/_simulate", {"docs": [{"_source": doc}]})
+    return result["docs"][0]["doc"]["_source"]
+
+
+def test_attach_keeps_user_processors_in_order_and_twice_is_a_no_op(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    proc = _cli("attach", "--es", node.url)
+    assert proc.returncode == 0, proc.stderr
+    body = wiring.read(node, wiring.PIPELINE, "logs-aws.cloudtrail@custom")
+    assert body["processors"][:2] == USER_PIPELINE["processors"]
+    ours = body["processors"][2]["pipeline"]
+    assert ours["tag"] == wiring.TAG and ours["name"] == default_pipeline() and ours["ignore_failure"] is True
+    assert ("ignore_missing_pipeline" in ours) == wiring.supports_ignore_missing_pipeline(node)  # 8.3+ only
+    assert body["version"] == 8 and body["description"] == USER_PIPELINE["description"]
+    for name in NAMES[1:]:
+        created = wiring.read(node, wiring.PIPELINE, name)
+        assert [p["pipeline"]["tag"] for p in created["processors"]] == [wiring.TAG]
+
+    tagged = _simulate(node, "logs-aws.cloudtrail@custom", _secret_read_event())
+    assert "secret_access" in tagged["tags"] and tagged["cloud_secrets"]["operation"] == "read"
+    assert tagged["labels"]["env"] == "prod"
+
+    before = _snapshot(node)
+    again = _cli("attach", "--es", node.url)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do" in again.stdout
+    assert _snapshot(node) == before
+
+
+def test_dry_run_prints_the_exact_diff_and_writes_nothing(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    before = _snapshot(node)
+    proc = _cli("attach", "--dry-run", "--dataset", "aws.cloudtrail", "--es", node.url)
+    assert proc.returncode == 0, proc.stderr
+    assert _snapshot(node) == before
+    assert "--- pipeline logs-aws.cloudtrail@custom (current)" in proc.stdout
+    assert '-  "version": 7,' in proc.stdout and '+  "version": 8,' in proc.stdout
+    assert f'+        "name": "{default_pipeline()}",' in proc.stdout
+    assert f'+        "tag": "{wiring.TAG}",' in proc.stdout
+    assert "gcp.audit" not in proc.stdout and "nothing written" in proc.stdout
+
+
+def test_detach_restore_puts_back_every_byte(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    node.put("/_component_template/logs-aws.cloudtrail@custom", USER_TEMPLATE)
+    before = _snapshot(node)
+    attached = _cli("attach", "--mappings", "--es", node.url)
+    assert attached.returncode == 0, attached.stderr
+    assert "rollover" in attached.stdout
+    template = wiring.read(node, wiring.TEMPLATE, "logs-aws.cloudtrail@custom")
+    props = template["template"]["mappings"]["properties"]
+    assert props["labels"] == USER_TEMPLATE["template"]["mappings"]["properties"]["labels"]
+    assert props["cloud_secrets"]["properties"]["secret"]["properties"]["count"] == {"type": "long"}
+    assert template["template"]["settings"] == USER_TEMPLATE["template"]["settings"]
+    assert template["_meta"] == USER_TEMPLATE["_meta"]
+    assert _snapshot(node) != before
+
+    restored = _cli("detach", "--restore", "--es", node.url)
+    assert restored.returncode == 0, restored.stderr
+    assert _snapshot(node) == before
+    again = _cli("detach", "--restore", "--es", node.url)
+    assert again.returncode == 2 and "no applied attach to restore" in again.stderr
+
+
+def test_detach_removes_only_our_processor(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-gcp.audit@custom", USER_PIPELINE)
+    assert _cli("attach", "--mappings", "--es", node.url).returncode == 0
+    proc = _cli("detach", "--es", node.url)
+    assert proc.returncode == 0, proc.stderr
+    body = wiring.read(node, wiring.PIPELINE, "logs-gcp.audit@custom")
+    assert body["processors"] == USER_PIPELINE["processors"]
+    for name in NAMES:
+        if name != "logs-gcp.audit@custom":
+            assert wiring.read(node, wiring.PIPELINE, name) is None  # we created them, we removed them
+        assert wiring.read(node, wiring.TEMPLATE, name) is None
+    assert "nothing to do" in _cli("detach", "--es", node.url).stdout
+
+
+def test_a_concurrent_edit_is_detected_and_nothing_is_left_half_done(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    before = _snapshot(node)
+    plan = wiring.plan_attach(node)
+    # Someone else edits the last pipeline after we read it, before we get to write it.
+    theirs = {"description": "a colleague's", "processors": [{"set": {"field": "x", "value": 1}}]}
+    node.put("/_ingest/pipeline/logs-gcp.audit@custom", theirs)
+    with pytest.raises(UserError) as err:
+        wiring.apply(node, plan)
+    assert "logs-gcp.audit@custom was changed by someone else" in str(err.value)
+    assert "Rolled back" in str(err.value)
+    after = _snapshot(node)
+    for path, value in before.items():
+        if "logs-gcp.audit" not in path:
+            assert after[path] == value, path
+    assert wiring.read(node, wiring.PIPELINE, "logs-gcp.audit@custom") == theirs
+
+
+@contextmanager
+def _proxy(upstream: str, fault: Callable[[str, str], tuple[int, dict] | None]) -> Iterator[str]:
+    """A forwarding HTTP proxy to the real node; `fault(method, path)` may answer instead (a network fault)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            data = self.rfile.read(length) if length else None
+            answer = fault(self.command, self.path)
+            if answer is not None:
+                status, body = answer
+                payload, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
+            else:
+                resp = requests.request(self.command, upstream + self.path, data=data, timeout=60,
+                                        headers={"Content-Type": self.headers.get("Content-Type", "application/json")})
+                status, payload, headers = resp.status_code, resp.content, {
+                    k: v for k, v in resp.headers.items() if k.lower() in ("content-type", "x-elastic-product")}
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_put_refused_midway_is_rolled_back(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    before = _snapshot(node)
+    refused: list[str] = []
+
+    def fault(method: str, path: str) -> tuple[int, dict] | None:
+        if method == "PUT" and path.startswith("/_ingest/pipeline/logs-azure.activitylogs@custom") and not refused:
+            refused.append(path)
+            return 503, {"error": {"type": "unavailable_shards_exception", "reason": "injected by the test"},
+                         "status": 503}
+        return None
+
+    with _proxy(node.url, fault) as url:
+        proc = _cli("attach", "--es", url)
+    assert refused and proc.returncode == 2
+    assert "injected by the test" in proc.stderr and "Rolled back" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert _snapshot(node) == before
+    backup = node.post(f"/{wiring.BACKUP_INDEX}/_search", {"query": {"match_all": {}}})["hits"]["hits"]
+    assert [h["_source"]["status"] for h in backup] == ["rolled_back"]
+
+
+def test_attach_re_points_after_a_package_upgrade(node: EsClient, tmp_path: Path) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    assert _cli("attach", "--es", node.url).returncode == 0
+    package = tmp_path / "package"
+    shutil.copytree(paths.PACKAGE, package, ignore=shutil.ignore_patterns("_dev"))
+    manifest = yaml.safe_load((package / "manifest.yml").read_text())
+    manifest["version"] = "0.1.99"
+    (package / "manifest.yml").write_text(yaml.safe_dump(manifest))
+    upgraded = data_stream_pipelines(package)
+    try:
+        for name in sorted(upgraded, key=lambda n: n == default_pipeline().replace("0.1.0", "0.1.99")):
+            node.put(f"/_ingest/pipeline/{name}", upgraded[name])
+        assert wiring.installed_versions(node)[-1] == "0.1.99"
+        proc = _cli("attach", "--es", node.url)
+        assert proc.returncode == 0, proc.stderr
+        body = wiring.read(node, wiring.PIPELINE, "logs-aws.cloudtrail@custom")
+        assert body["processors"][:2] == USER_PIPELINE["processors"] and len(body["processors"]) == 3
+        assert body["processors"][2]["pipeline"]["name"].endswith("-0.1.99")
+        rows = {r["dataset"]: r for r in wiring.status(node)}
+        assert {r["version"] for r in rows.values()} == {"0.1.99"}
+        # and back to a pinned version
+        assert _cli("attach", "--version", "0.1.0", "--es", node.url).returncode == 0
+        assert wiring.status(node)[0]["version"] == "0.1.0"
+    finally:
+        for name in upgraded:
+            node.delete(f"/_ingest/pipeline/{name}")
+
+
+def test_namespaces_are_selectable(node: EsClient) -> None:
+    assert _cli("attach", "--namespace", "prod", "--dataset", "aws.cloudtrail", "--es", node.url).returncode == 0
+    event = _secret_read_event()
+    event["data_stream"] = {"type": "logs", "dataset": "aws.cloudtrail", "namespace": "prod"}
+    assert "cloud_secrets" in _simulate(node, "logs-aws.cloudtrail@custom", event)
+    event["data_stream"]["namespace"] = "dev"
+    assert "cloud_secrets" not in _simulate(node, "logs-aws.cloudtrail@custom", event)
+    assert wiring.status(node, ["aws.cloudtrail"])[0]["namespaces"] == ["prod"]
+    bad = _cli("attach", "--namespace", "Prod-1", "--es", node.url)
+    assert bad.returncode == 2 and "--namespace 'Prod-1'" in bad.stderr
+
+
+def test_status_counts_tagged_documents_of_the_last_hour(node: EsClient) -> None:
+    index = "logs-aws.cloudtrail-cswiringtest"
+    assert _cli("attach", "--es", node.url).returncode == 0
+    event = _secret_read_event()
+    try:
+        for when in ("recent", "old"):
+            doc = dict(event)
+            doc["@timestamp"] = _iso(minutes=5 if when == "recent" else 300)
+            node.post(f"/{index}/_doc", doc, params={"pipeline": "logs-aws.cloudtrail@custom", "refresh": "true"})
+        proc = _cli("status", "--json", "--es", node.url)
+        assert proc.returncode == 0, proc.stderr
+        rows = {r["dataset"]: r for r in map(json.loads, proc.stdout.splitlines())}
+        assert rows["aws.cloudtrail"]["wired"] and rows["aws.cloudtrail"]["version"] == "0.1.0"
+        assert rows["aws.cloudtrail"]["tagged_last_hour"] == 1
+        assert rows["gcp.audit"]["tagged_last_hour"] == 0
+        table = _cli("status", "--es", node.url)
+        assert "aws.cloudtrail" in table.stdout and "0.1.0" in table.stdout
+    finally:
+        node.delete(f"/{index}")
+
+
+def _iso(minutes: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_a_conflicting_user_mapping_stops_before_any_change(node: EsClient) -> None:
+    conflicting = {"template": {"mappings": {"properties": {"cloud_secrets": {"properties": {
+        "operation": {"type": "text"}}}}}}}
+    node.put("/_component_template/logs-gcp.audit@custom", conflicting)
+    before = _snapshot(node)
+    proc = _cli("attach", "--mappings", "--es", node.url)
+    assert proc.returncode == 2 and "cloud_secrets.operation as text" in proc.stderr
+    assert _snapshot(node) == before
+
+
+def test_a_missing_package_pipeline_is_named(node: EsClient) -> None:
+    proc = _cli("attach", "--version", "9.9.9", "--es", node.url)
+    assert proc.returncode == 2
+    assert "logs-cloud_secrets.secret_access-9.9.9 is not installed" in proc.stderr
+    assert "cloud-secrets pipelines install" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_wrong_url_is_named() -> None:
+    proc = _cli("status", "--es", "http://127.0.0.1:9")
+    assert proc.returncode == 2 and "cannot connect to Elasticsearch at http://127.0.0.1:9" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_credentials_are_named(es: EsClient) -> None:
+    # Elasticsearch with security answers 401 to a request without valid credentials, before anything else.
+    def unauthorized(method: str, path: str) -> tuple[int, dict]:
+        return 401, {"error": {"type": "security_exception", "reason": "unable to authenticate user [elastic]"},
+                     "status": 401}
+
+    with _proxy(es.url, unauthorized) as url:
+        proc = _cli("attach", "--es", url, "--username", "elastic", "--password", "wrong")
+    assert proc.returncode == 2 and "authentication failed (401)" in proc.stderr
+    assert "unable to authenticate user" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_server_that_is_not_elasticsearch_is_named(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<html>hello</html>")
+    server = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+                               "--directory", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N (...)"
+        port = line.split(" port ")[1].split()[0]
+        proc = _cli("status", "--es", f"http://127.0.0.1:{port}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert proc.returncode == 2 and "is not Elasticsearch" in proc.stderr and "Traceback" not in proc.stderr
