@@ -30,6 +30,10 @@ class FieldDefs:
                 return ftype
         return None
 
+    def with_types(self, extra: dict[str, str]) -> FieldDefs:
+        """These definitions plus `extra` (e.g. a transform's destination fields)."""
+        return FieldDefs({**self.types, **extra})
+
     def lookup_wildcard(self, name: str) -> str | None:
         for declared, ftype in self.types.items():
             if "*" in declared and re.fullmatch(re.escape(declared).replace(r"\*", "[^.]+"), name):
@@ -52,6 +56,13 @@ def load_fields(data_stream: str = "secret_access", package_dir: Path = paths.PA
     for path in sorted((package_dir / "data_stream" / data_stream / "fields").glob("*.yml")):
         _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or [], "", out)
     return FieldDefs(out)
+
+
+def load_rule_fields() -> FieldDefs:
+    """Fields a rule may read: the data stream's, and the summary transform's destination fields."""
+    from .baselines import dest_field_types
+
+    return load_fields().with_types(dest_field_types())
 
 
 def leaves(doc: Any, prefix: str = "") -> list[tuple[str, Any]]:

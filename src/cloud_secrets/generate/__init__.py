@@ -14,9 +14,9 @@ Generator = Callable[[Catalog], Iterable[tuple[str, str]]]
 
 def generators() -> list[Generator]:
     from ..rules.generate import generate as rules_generate
-    from . import docs, pipelines
+    from . import docs, pipelines, transforms
 
-    return [pipelines.generate, docs.generate, rules_generate]
+    return [pipelines.generate, docs.generate, rules_generate, transforms.generate]
 
 
 def render(cat: Catalog | None = None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ..catalog import Catalog
@@ -22,6 +23,9 @@ def key_settings(rule: Rule) -> str:
         runs = rule.query.split("with runs=")[1].split()[0]
         span = rule.query.split("maxspan=")[1].split()[0]
         return f"{runs} events within {span}"
+    if "MEDIAN_ABSOLUTE_DEVIATION" in rule.query:
+        floor, k = re.search(r"EVAL floor = (\d+), k = (\d+)", rule.query).groups()  # type: ignore[union-attr]
+        return f"hour > max({floor}, 2 x median, median + {k} x MAD) of own {rule.lookback}"
     if "maxspan=" in rule.query:
         return f"sequence within {rule.query.split('maxspan=')[1].split()[0]}"
     limit = next((line.split(">=")[1].strip() for line in rule.query.splitlines() if ">=" in line), "?")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..catalog import Catalog
-from ..fields import FieldDefs, load_fields
+from ..fields import FieldDefs, load_rule_fields
 from . import guide, syntax, templating
 from .loader import rules as load_rules
 from .model import Rule
@@ -122,14 +122,14 @@ def dumps(obj: Any) -> str:
 
 def generate(cat: Catalog) -> Iterable[tuple[str, str]]:
     """Generator for `cloud_secrets.generate`: one JSON file per rule."""
-    defs = load_fields()
+    defs = load_rule_fields()
     for rule in load_rules():
         yield f"{RULE_DIR}/{asset_id(rule)}.json", dumps(asset(rule, cat, defs))
 
 
 def import_lines(rule_list: Iterable[Rule], cat: Catalog, extra: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """One Kibana rule-import object per rule (disabled, as prebuilt rules install)."""
-    defs = load_fields()
+    defs = load_rule_fields()
     out = []
     for rule in rule_list:
         attrs = attributes(rule, cat, defs) | {"enabled": False} | (extra or {}).get(rule.slug, {})

@@ -11,7 +11,7 @@ from typing import Any
 from .. import paths
 from ..catalog import Catalog, catalog
 from ..errors import UserError
-from ..fields import FieldDefs, load_fields
+from ..fields import FieldDefs, load_rule_fields
 from ..yamlsrc import Source, load
 from . import syntax, templating
 from .model import RISK_BANDS, RULE_TYPES, Guide, NewTerms, Rule, Threshold
@@ -109,7 +109,7 @@ def _check_fields(src: Source, rule: Rule, defs: FieldDefs) -> None:
                                     "with rule exceptions on the identity instead of filtering on it")
         if defs.lookup(name) is None:
             raise src.fail("query", f"field {name} is not declared in the package's fields "
-                                    "(package/data_stream/secret_access/fields/)")
+                                    "(package/data_stream/secret_access/fields/) nor a summary transform field")
 
 
 def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
@@ -181,7 +181,7 @@ def load_rules(directory: Path | None = None, cat: Catalog | None = None,
     """Every rule definition, sorted by slug; slugs and rule ids must be unique."""
     directory = directory or RULES_DIR
     cat = cat or catalog()
-    defs = defs or load_fields()
+    defs = defs or load_rule_fields()
     rules = [load_rule(p, cat, defs) for p in sorted(directory.glob("*.yml"))]
     if not rules:
         raise UserError(f"{directory}: no rule definitions (*.yml)")

@@ -1,5 +1,7 @@
 """Catalog placeholders in rule and hunting queries: `{{actions CLASS...}}`, `{{datasets CLASS...}}`,
-`{{indices CLASS...}}`, rendered as a value list in the query's language. Action lists are never typed by hand."""
+`{{indices CLASS...}}`, rendered as a value list in the query's language, and `{{summary CLASS...}}`, the
+index pattern of the hourly per-identity summary built from those operations (see `baselines`). Action lists
+are never typed by hand."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections.abc import Iterable
 from ..catalog import OPERATION_CLASSES, Catalog
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)((?:\s+\w+)*)\s*\}\}")
-KINDS = ("actions", "datasets", "indices")
+KINDS = ("actions", "datasets", "indices", "summary")
 LANGUAGES = ("eql", "esql", "lucene")
 
 
@@ -42,12 +44,16 @@ def _values(cat: Catalog, kind: str, classes: list[str]) -> list[str]:
                             f"got {' '.join(classes) or 'none'}")
     if kind == "actions":
         return cat.actions(*classes)
+    if kind == "summary":
+        from ..baselines import DEST_PATTERN
+
+        return [DEST_PATTERN]
     datasets = datasets_of(cat, classes)
     return datasets if kind == "datasets" else [index_pattern(d) for d in datasets]
 
 
 def _render_list(kind: str, values: list[str], language: str) -> str:
-    if kind == "indices":
+    if kind in ("indices", "summary"):
         return ", ".join(values)
     quoted = [json.dumps(v) for v in values]
     if language == "lucene":

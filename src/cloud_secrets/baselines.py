@@ -1,0 +1,412 @@
+"""ML-free per-identity baselines: the hourly summary transform, its reference computation in Python, and the
+statistics the `baseline_deviation` rule compares an identity's current hour with.
+
+The transform (`package/elasticsearch/transform/identity_hourly/`, generated from `transform_body`) pivots the
+tagged secret-store events into one document per identity and hour. `summary_rows` computes the same
+documents from tagged events without Elasticsearch (same field names and nesting, `@timestamp` as the ISO
+string a transform writes by default); `composite_request` / `composite_rows` run the transform's own
+`pivot` as a composite aggregation on any Elasticsearch, which is how the tests check one against the other
+on an engine without transforms. `deviations` is the rule's logic over summary rows, for tests and backtests.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .catalog import Catalog
+from .rules import templating
+
+TRANSFORM = "identity_hourly"
+DEST_INDEX = "logs-cloud_secrets.identity_hourly-1"
+DEST_PATTERN = "logs-cloud_secrets.identity_hourly-*"
+TRANSFORM_VERSION = "0.1.0"  # `_meta.fleet_transform_version`: bump to make Fleet reinstall the transform
+INTERVAL = timedelta(hours=1)
+SUMMARY = "cloud_secrets.summary"
+GROUP_BY = ("cloud_secrets.identity", "cloud_secrets.identity_type", "cloud_secrets.provider")
+READS = ("read", "batch_read")
+
+
+@dataclass(frozen=True)
+class SummaryField:
+    name: str  # relative to SUMMARY
+    type: str
+    description: str
+
+
+#: Every number the transform writes, in the order of its aggregations.
+SUMMARY_FIELDS = (
+    SummaryField("events", "long", "Secret-store access events of the identity in the hour (reads, lists, describes)."),
+    SummaryField("reads", "long", "Read and batch-read calls, successful or not."),
+    SummaryField("lists", "long", "List calls (enumeration of secrets or versions)."),
+    SummaryField("describes", "long", "Describe calls (metadata only, vault reads included)."),
+    SummaryField("failures", "long", "Calls the store refused (cloud_secrets.outcome: failure)."),
+    SummaryField("source_ips", "long", "Distinct source.ip addresses the identity called from."),
+    SummaryField("read_success.secrets", "long",
+                 "Distinct named secrets (cloud_secrets.secret.id) whose values were read successfully."),
+    SummaryField("read_success.values", "long",
+                 "Secret values returned by successful reads: 1 per read plus cloud_secrets.secret.count per batch."),
+    SummaryField("batch.calls", "long", "Successful batch-read calls."),
+    SummaryField("batch.secrets", "long", "Secret values successful batch reads can return (sum of secret.count)."),
+    SummaryField("batch_unnamed.calls", "long",
+                 "Successful batch reads that selected secrets by filter (no id logged)."),
+    SummaryField("batch_unnamed.secrets", "long",
+                 "Secret values those filter-selected batch reads can return (sum of their page sizes)."),
+)
+
+
+def _term(field: str, value: str) -> dict[str, Any]:
+    return {"term": {field: value}}
+
+
+def _success_reads(*extra: dict[str, Any]) -> dict[str, Any]:
+    return {"bool": {"filter": [{"terms": {"cloud_secrets.operation": list(READS)}},
+                                _term("cloud_secrets.outcome", "success"), *extra]}}
+
+
+def _count() -> dict[str, Any]:
+    return {"value_count": {"field": "@timestamp"}}
+
+
+def _aggregations() -> dict[str, Any]:
+    def batch() -> dict[str, Any]:
+        return _term("cloud_secrets.operation", "batch_read")
+
+    return {
+        f"{SUMMARY}.events": _count(),
+        f"{SUMMARY}.reads": {"filter": {"terms": {"cloud_secrets.operation": list(READS)}}},
+        f"{SUMMARY}.lists": {"filter": _term("cloud_secrets.operation", "list")},
+        f"{SUMMARY}.describes": {"filter": _term("cloud_secrets.operation", "describe")},
+        f"{SUMMARY}.failures": {"filter": _term("cloud_secrets.outcome", "failure")},
+        f"{SUMMARY}.source_ips": {"cardinality": {"field": "source.ip"}},
+        f"{SUMMARY}.read_success": {"filter": _success_reads(), "aggs": {
+            "secrets": {"cardinality": {"field": "cloud_secrets.secret.id"}},
+            "values": {"sum": {"field": "cloud_secrets.secret.count"}},
+        }},
+        f"{SUMMARY}.batch": {"filter": _success_reads(batch()), "aggs": {
+            "calls": _count(), "secrets": {"sum": {"field": "cloud_secrets.secret.count"}}}},
+        f"{SUMMARY}.batch_unnamed": {
+            "filter": {"bool": {**_success_reads(batch())["bool"],
+                                "must_not": [{"exists": {"field": "cloud_secrets.secret.id"}}]}},
+            "aggs": {"calls": _count(), "secrets": {"sum": {"field": "cloud_secrets.secret.count"}}}},
+    }
+
+
+def source_indices(cat: Catalog) -> list[str]:
+    """The official data streams holding any secret-store operation of the catalog."""
+    return [templating.index_pattern(d) for d in templating.datasets_of(cat, ("read", "batch_read", "list",
+                                                                               "describe"))]
+
+
+SOURCE_QUERY = {"bool": {"filter": [_term("tags", "secret_access"), {"exists": {"field": "cloud_secrets.operation"}}]}}
+
+
+def transform_body(cat: Catalog) -> dict[str, Any]:
+    """The transform as package-spec's `transform.yml` holds it."""
+    group_by: dict[str, Any] = {f: {"terms": {"field": f}} for f in GROUP_BY}
+    group_by["@timestamp"] = {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"}}
+    return {
+        "description": "Cloud Secrets Access Detection: one document per identity and hour summarising its "
+                       "secret-store reads, lists, describes and failures (the baselines of baseline_deviation).",
+        "source": {"index": source_indices(cat), "query": SOURCE_QUERY},
+        "dest": {"index": DEST_INDEX},
+        "frequency": "5m",
+        "sync": {"time": {"field": "@timestamp", "delay": "15m"}},
+        "retention_policy": {"time": {"field": "@timestamp", "max_age": "30d"}},
+        "pivot": {"group_by": group_by, "aggregations": _aggregations()},
+        "settings": {"max_page_search_size": 1000},
+        "_meta": {"fleet_transform_version": TRANSFORM_VERSION, "managed": True},
+    }
+
+
+# --- the pivot as a composite aggregation (what a transform runs per checkpoint) -------------------------
+
+def _anchor_now(value: Any, now: str | None) -> Any:
+    """Date math `now...` anchored at a fixed instant (`2026-03-16T00:00:00Z||...`), recursively."""
+    if now is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _anchor_now(v, now) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_anchor_now(v, now) for v in value]
+    if isinstance(value, str) and value.startswith("now"):
+        return f"{now}||{value[3:]}"
+    return value
+
+
+def composite_request(body: Mapping[str, Any], size: int = 1000, after: dict[str, Any] | None = None,
+                      now: str | None = None) -> dict[str, Any]:
+    """A search body running `pivot` of a transform body as one composite aggregation page."""
+    pivot = body["pivot"]
+    sources = [{name: dict(spec)} for name, spec in pivot["group_by"].items()]
+    composite: dict[str, Any] = {"size": size, "sources": sources}
+    if after:
+        composite["after"] = after
+    aggs = pivot.get("aggregations") or pivot["aggs"]
+    return {"size": 0, "query": _anchor_now(body["source"].get("query", {"match_all": {}}), now),
+            "aggs": {"pivot": {"composite": composite, "aggs": aggs}}}
+
+
+def _agg_value(spec: Mapping[str, Any], result: Mapping[str, Any]) -> Any:
+    """What a transform writes for one aggregation result (single-bucket aggs: doc count, or their subs)."""
+    subs = spec.get("aggs") or spec.get("aggregations")
+    if "filter" in spec:
+        if not subs:
+            return result["doc_count"]
+        return {name: _agg_value(sub, result[name]) for name, sub in subs.items()}
+    value = result["value"]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def put_dotted(doc: dict[str, Any], name: str, value: Any) -> None:
+    """Set `a.b.c` in nested dicts, as a transform turns dotted names into objects."""
+    *parents, leaf = name.split(".")
+    for part in parents:
+        doc = doc.setdefault(part, {})
+    if isinstance(value, dict):
+        target = doc.setdefault(leaf, {})
+        for k, v in value.items():
+            put_dotted(target, k, v)
+    else:
+        doc[leaf] = value
+
+
+def iso_millis(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def bucket_document(body: Mapping[str, Any], bucket: Mapping[str, Any]) -> dict[str, Any]:
+    """The destination document a transform writes for one composite bucket."""
+    pivot = body["pivot"]
+    doc: dict[str, Any] = {}
+    for name, spec in pivot["group_by"].items():
+        key = bucket["key"][name]
+        put_dotted(doc, name, iso_millis(key) if "date_histogram" in spec else key)
+    for name, spec in (pivot.get("aggregations") or pivot["aggs"]).items():
+        put_dotted(doc, name, _agg_value(spec, bucket[name]))
+    return doc
+
+
+def composite_rows(es: Any, index: str, body: Mapping[str, Any], now: str | None = None,
+                   size: int = 1000) -> list[dict[str, Any]]:
+    """Every destination document of the transform's pivot over `index`, paging the composite aggregation."""
+    rows: list[dict[str, Any]] = []
+    after = None
+    while True:
+        result = es.post(f"/{index}/_search", composite_request(body, size, after, now))
+        agg = result["aggregations"]["pivot"]
+        rows.extend(bucket_document(body, b) for b in agg["buckets"])
+        after = agg.get("after_key")
+        if not agg["buckets"] or after is None:
+            return rows
+
+
+# --- the reference computation ------------------------------------------------------------------------
+
+def _get(doc: Mapping[str, Any], dotted: str) -> Any:
+    if dotted in doc:
+        return doc[dotted]
+    cur: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def _values(doc: Mapping[str, Any], dotted: str) -> list[Any]:
+    value = _get(doc, dotted)
+    if value is None:
+        return []
+    return [v for v in (value if isinstance(value, list) else [value]) if v is not None]
+
+
+def parse_time(value: str | float | int | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def hour_of(ts: datetime) -> datetime:
+    return ts.replace(minute=0, second=0, microsecond=0)
+
+
+def is_secret_access(doc: Mapping[str, Any]) -> bool:
+    """The transform's source query: tagged `secret_access` with a `cloud_secrets.operation`."""
+    return "secret_access" in _values(doc, "tags") and bool(_values(doc, "cloud_secrets.operation"))
+
+
+class _Acc:
+    def __init__(self) -> None:
+        self.n = {f.name: 0 for f in SUMMARY_FIELDS}
+        self.ips: set[str] = set()
+        self.secrets: set[str] = set()
+
+    def add(self, doc: Mapping[str, Any]) -> None:
+        op = _values(doc, "cloud_secrets.operation")[0]
+        success = "success" in _values(doc, "cloud_secrets.outcome")
+        ids = _values(doc, "cloud_secrets.secret.id")
+        count = sum(_values(doc, "cloud_secrets.secret.count"))
+        n = self.n
+        n["events"] += 1
+        n["reads"] += op in READS
+        n["lists"] += op == "list"
+        n["describes"] += op == "describe"
+        n["failures"] += "failure" in _values(doc, "cloud_secrets.outcome")
+        self.ips.update(_values(doc, "source.ip"))
+        if op in READS and success:
+            self.secrets.update(ids)
+            n["read_success.values"] += count
+            if op == "batch_read":
+                n["batch.calls"] += 1
+                n["batch.secrets"] += count
+                if not ids:
+                    n["batch_unnamed.calls"] += 1
+                    n["batch_unnamed.secrets"] += count
+
+    def numbers(self) -> dict[str, int]:
+        return {**self.n, "source_ips": len(self.ips), "read_success.secrets": len(self.secrets)}
+
+
+def summary_rows(docs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The transform's destination documents computed in Python from tagged documents, sorted by hour and
+    group. A document lacking a group-by value is left out, as the transform's terms groups leave it out."""
+    groups: dict[tuple[Any, ...], _Acc] = {}
+    for doc in docs:
+        if not is_secret_access(doc):
+            continue
+        keys = [(_values(doc, f) or [None])[0] for f in GROUP_BY]
+        if None in keys or _get(doc, "@timestamp") is None:
+            continue
+        hour = hour_of(parse_time(_get(doc, "@timestamp")))
+        groups.setdefault((hour, *keys), _Acc()).add(doc)
+    rows = []
+    for (hour, *keys), acc in sorted(groups.items(), key=lambda kv: kv[0]):
+        row: dict[str, Any] = {}
+        for field, key in zip(GROUP_BY, keys, strict=True):
+            put_dotted(row, field, key)
+        put_dotted(row, "@timestamp", hour.strftime("%Y-%m-%dT%H:00:00.000Z"))
+        for name, value in acc.numbers().items():
+            put_dotted(row, f"{SUMMARY}.{name}", value)
+        rows.append(row)
+    return rows
+
+
+# --- the baseline_deviation rule's logic ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Margin:
+    """How far above its own history an identity's hour must go: more than
+    max(floor, median + max(k * MAD, median)) distinct secrets. The values are those of the rule's query."""
+
+    floor: int = 10
+    k: float = 4.0
+    history: timedelta = timedelta(days=14)
+    current: timedelta = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    identity: str
+    current_secrets: int
+    current_hour: str
+    baseline_median: float | None
+    baseline_mad: float | None
+    baseline_hours: int
+    limit: float
+
+
+def secrets_in_hour(row: Mapping[str, Any]) -> int:
+    """Distinct secrets an identity read in one summary row: named ids plus filter-selected batch values."""
+    return int(_get(row, f"{SUMMARY}.read_success.secrets") or 0) + int(
+        _get(row, f"{SUMMARY}.batch_unnamed.secrets") or 0)
+
+
+def mad(values: list[float]) -> float:
+    """Median absolute deviation (unscaled), as Elasticsearch's MEDIAN_ABSOLUTE_DEVIATION."""
+    centre = statistics.median(values)
+    return statistics.median(abs(v - centre) for v in values)
+
+
+def limit_for(history: list[float], margin: Margin) -> float:
+    if not history:
+        return margin.floor
+    median = statistics.median(history)
+    return max(margin.floor, median + max(margin.k * mad(history), median))
+
+
+def deviations(rows: Iterable[Mapping[str, Any]], now: datetime, margin: Margin = Margin()) -> list[Deviation]:
+    """What `baseline_deviation` returns when it runs at `now` over the summary rows."""
+    start, recent = now - margin.history, now - margin.current
+    history: dict[str, list[float]] = {}
+    current: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        ts = parse_time(_get(row, "@timestamp"))
+        if ts < start or ts > now:
+            continue
+        identity = _get(row, "cloud_secrets.identity")
+        value = secrets_in_hour(row)
+        if ts < recent:
+            history.setdefault(identity, []).append(value)
+        else:
+            best = current.get(identity)
+            hour = _get(row, "@timestamp")
+            current[identity] = (max(value, best[0]) if best else value, max(hour, best[1]) if best else hour)
+    out = []
+    for identity, (value, hour) in sorted(current.items()):
+        past = history.get(identity, [])
+        limit = limit_for(past, margin)
+        if value > limit:
+            out.append(Deviation(identity, value, hour, statistics.median(past) if past else None,
+                                 mad(past) if past else None, len(past), limit))
+    return out
+
+
+def hourly_runs(rows: list[Mapping[str, Any]], margin: Margin = Margin()) -> Iterator[tuple[datetime, Deviation]]:
+    """Run the rule every hour (at hh:05, after the transform's delay) across the rows' time span."""
+    hours = sorted({hour_of(parse_time(_get(r, "@timestamp"))) for r in rows})
+    if not hours:
+        return
+    t = hours[0] + timedelta(hours=1, minutes=5)
+    while t <= hours[-1] + timedelta(hours=2, minutes=5):
+        for dev in deviations(rows, t, margin):
+            yield t, dev
+        t += INTERVAL
+
+
+# --- destination fields ------------------------------------------------------------------------------------
+
+def dest_fields() -> list[dict[str, Any]]:
+    """The destination index's field definitions (package-spec `fields/` format), group-by fields first."""
+    return [
+        {"name": "@timestamp", "type": "date", "description": "Start of the hour summarised (UTC)."},
+        {"name": "cloud_secrets", "type": "group", "description": "Cloud secret-store access per identity and hour.",
+         "fields": [
+             {"name": "identity", "type": "keyword", "description": "The caller (cloud_secrets.identity)."},
+             {"name": "identity_type", "type": "keyword", "description": "The caller's cloud_secrets.identity_type."},
+             {"name": "provider", "type": "keyword", "description": "Cloud of the secret store."},
+             {"name": "summary", "type": "group", "description": "Counts over the hour.",
+              "fields": [{"name": f.name, "type": f.type, "description": f.description} for f in SUMMARY_FIELDS]},
+         ]},
+    ]
+
+
+def dest_field_types() -> dict[str, str]:
+    """Dotted destination field name -> type."""
+    out: dict[str, str] = {}
+
+    def walk(entries: list[dict[str, Any]], prefix: str) -> None:
+        for e in entries:
+            name = f"{prefix}{e['name']}"
+            if e["type"] == "group":
+                walk(e["fields"], f"{name}.")
+            else:
+                out[name] = e["type"]
+
+    walk(dest_fields(), "")
+    return out
