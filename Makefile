@@ -19,6 +19,7 @@ help:
 	@echo "make demo       build the package, start the embedded Elasticsearch, tag the fixtures, print a table"
 	@echo "make test       run the test suite (starts and stops its own Elasticsearch)"
 	@echo "make bench      print the benchmark ratios"
+	@echo "make registry   serve the built package to Fleet from a local package registry (REGISTRY_ADDRESS)"
 	@echo "make clean      remove build output and the engine's data (keeps installed tools)"
 
 bootstrap: venv tools engine-jars
@@ -70,6 +71,14 @@ test: bootstrap
 
 bench: bootstrap
 	$(PY) -m cloud_secrets.bench
+
+# Fleet: point Kibana at it with `xpack.fleet.registryUrl: "http://<this host>:8080"` (listen on an address
+# Kibana can reach, e.g. REGISTRY_ADDRESS=0.0.0.0:8080). See docs/wiring.md.
+REGISTRY_ADDRESS ?= 127.0.0.1:8080
+registry: package
+	@echo "serving build/packages on http://$(REGISTRY_ADDRESS) (Ctrl-C stops it)"
+	$(TOOLS)/bin/package-registry -config scripts/registry/config.yml -address $(REGISTRY_ADDRESS) \
+		-require-package-signatures=false -log-type dev
 
 clean:
 	-$(VENV)/bin/cloud-secrets engine stop 2>/dev/null

@@ -1,0 +1,129 @@
+"""`cloud-secrets replay` on the real engine: every simulated document indexed through the tagging pipeline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from cloud_secrets import replay
+from cloud_secrets.catalog import catalog
+from cloud_secrets.errors import UserError
+from cloud_secrets.es import EsClient
+from cloud_secrets.ingest import install_pipelines
+from cloud_secrets.wiring import resolve_target
+
+pytestmark = pytest.mark.engine
+
+SCENARIOS = ("stratus_aws_retrieve", "seed_azure_list_get", "seed_gcp_list_access", "denied_probing")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("replay") / "docs.ndjson"
+    lines = []
+    for scenario in SCENARIOS:
+        proc = _cli("simulate", "--scenario", scenario, "--no-progress")
+        assert proc.returncode == 0, proc.stderr
+        lines += proc.stdout.splitlines()
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _docs(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _search(es: EsClient, index: str, size: int = 1000) -> list[dict]:
+    hits = es.post(f"/{index}/_search", {"size": size, "sort": [{"@timestamp": "desc"}]})["hits"]["hits"]
+    return [h["_source"] for h in hits]
+
+
+def test_replay_indexes_every_document_tagged_into_the_package_data_stream(es: EsClient, simulated: Path) -> None:
+    install_pipelines(es)
+    index = "logs-cloud_secrets.secret_access-csreplaytest"
+    docs = _docs(simulated)
+    accesses = {op.action for op in catalog().operations}
+    expected_tagged = sum((d.get("event") or {}).get("action") in accesses for d in docs)
+    try:
+        started = datetime.now(UTC)
+        proc = _cli("replay", str(simulated), "--namespace", "csreplaytest", "--shift-to-now", "--es", es.url)
+        assert proc.returncode == 0, proc.stderr
+        assert f"{index}: {len(docs)} documents indexed, {expected_tagged} tagged" in proc.stdout
+        assert es.post(f"/{index}/_count")["count"] == len(docs)
+        out = _search(es, index)
+        assert sum("secret_access" in d.get("tags", []) for d in out) == expected_tagged > 0
+        assert {d["data_stream"]["dataset"] for d in out} == {"cloud_secrets.secret_access"}
+        assert {d["event"]["dataset"] for d in out} == {"aws.cloudtrail", "azure.platformlogs", "gcp.audit"}
+        latest = replay.parse_time(out[0]["@timestamp"])
+        assert started - timedelta(seconds=5) <= latest <= datetime.now(UTC)
+        # the spacing between documents is kept
+        original = sorted(replay.parse_time(d["@timestamp"]) for d in docs)
+        shifted = sorted(replay.parse_time(d["@timestamp"]) for d in out)
+        assert [b - a for a, b in pairwise(original)] == [b - a for a, b in pairwise(shifted)]
+        assert any(d.get("cloud_secrets", {}).get("identity") for d in out)
+    finally:
+        if es.get_or_none(f"/{index}") is not None:
+            es.delete(f"/{index}")
+
+
+def test_replay_into_the_integrations_data_streams_where_the_rules_look(es: EsClient, simulated: Path) -> None:
+    install_pipelines(es)
+    counts = {}
+    for doc in _docs(simulated):
+        counts[doc["event"]["dataset"]] = counts.get(doc["event"]["dataset"], 0) + 1
+    indices = [f"logs-{d}-csreplaytest" for d in counts]
+    try:
+        progress: list[int] = []
+        got = replay.replay(es, simulated, resolve_target(es), "csreplaytest", "integrations", batch=7,
+                            progress=progress.append)
+        assert got == {f"logs-{d}-csreplaytest": n for d, n in counts.items()}
+        assert sum(progress) == sum(counts.values()) and len(progress) > len(counts)
+        for dataset, n in counts.items():
+            out = _search(es, f"logs-{dataset}-csreplaytest")
+            assert len(out) == n
+            assert {d["data_stream"]["dataset"] for d in out} == {dataset}
+    finally:
+        for index in indices:
+            if es.get_or_none(f"/{index}") is not None:
+                es.delete(f"/{index}")
+
+
+def test_replay_names_the_bad_line(es: EsClient, tmp_path: Path, simulated: Path) -> None:
+    good = simulated.read_text().splitlines()[0]
+    bad_json = tmp_path / "bad.ndjson"
+    bad_json.write_text(f"{good}\n\n{{\"event\": \n")
+    proc = _cli("replay", str(bad_json), "--es", es.url)
+    assert proc.returncode == 2 and f"{bad_json}:3: not valid JSON" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+    bad_time = tmp_path / "time.ndjson"
+    doc = json.loads(good)
+    doc["@timestamp"] = "yesterday"
+    bad_time.write_text(f"{good}\n{json.dumps(doc)}\n")
+    with pytest.raises(UserError, match=rf"{bad_time}:2: @timestamp: "):
+        replay.scan(bad_time)
+    proc = _cli("replay", str(bad_time), "--es", es.url)
+    assert proc.returncode == 2 and f"{bad_time}:2: @timestamp" in proc.stderr
+
+    no_dataset = tmp_path / "nods.ndjson"
+    doc = json.loads(good)
+    del doc["event"]["dataset"], doc["data_stream"]
+    no_dataset.write_text(json.dumps(doc) + "\n")
+    proc = _cli("replay", str(no_dataset), "--target", "integrations", "--es", es.url)
+    assert proc.returncode == 2 and f"{no_dataset}:1: event.dataset: missing" in proc.stderr
+
+
+def test_replay_of_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="cannot read"):
+        replay.scan(tmp_path / "absent.ndjson")
