@@ -307,7 +307,9 @@ class Margin:
     floor: int = 10
     k: float = 4.0
     history: timedelta = timedelta(days=14)
-    current: timedelta = timedelta(hours=2)
+    # the hour judged starts in (now - recent_from, now - recent_to]: one complete hour per hourly run
+    recent_from: timedelta = timedelta(minutes=140)
+    recent_to: timedelta = timedelta(minutes=80)
 
 
 @dataclass(frozen=True)
@@ -342,16 +344,16 @@ def limit_for(history: list[float], margin: Margin) -> float:
 
 def deviations(rows: Iterable[Mapping[str, Any]], now: datetime, margin: Margin = Margin()) -> list[Deviation]:
     """What `baseline_deviation` returns when it runs at `now` over the summary rows."""
-    start, recent = now - margin.history, now - margin.current
+    start, recent_from, recent_to = now - margin.history, now - margin.recent_from, now - margin.recent_to
     history: dict[str, list[float]] = {}
     current: dict[str, tuple[int, str]] = {}
     for row in rows:
         ts = parse_time(_get(row, "@timestamp"))
-        if ts < start or ts > now:
+        if ts < start or ts > recent_to:
             continue
         identity = _get(row, "cloud_secrets.identity")
         value = secrets_in_hour(row)
-        if ts < recent:
+        if ts <= recent_from:
             history.setdefault(identity, []).append(value)
         else:
             best = current.get(identity)
@@ -368,12 +370,12 @@ def deviations(rows: Iterable[Mapping[str, Any]], now: datetime, margin: Margin 
 
 
 def hourly_runs(rows: list[Mapping[str, Any]], margin: Margin = Margin()) -> Iterator[tuple[datetime, Deviation]]:
-    """Run the rule every hour (at hh:05, after the transform's delay) across the rows' time span."""
+    """Run the rule every hour at hh:05 across the rows' time span (the hour starting at S is judged at S+2:05)."""
     hours = sorted({hour_of(parse_time(_get(r, "@timestamp"))) for r in rows})
     if not hours:
         return
-    t = hours[0] + timedelta(hours=1, minutes=5)
-    while t <= hours[-1] + timedelta(hours=2, minutes=5):
+    t = hours[0] + timedelta(minutes=5)
+    while t <= hours[-1] + timedelta(hours=3, minutes=5):
         for dev in deviations(rows, t, margin):
             yield t, dev
         t += INTERVAL
@@ -398,15 +400,27 @@ def dest_fields() -> list[dict[str, Any]]:
 
 def dest_field_types() -> dict[str, str]:
     """Dotted destination field name -> type."""
-    out: dict[str, str] = {}
+    from .fields import field_types
 
-    def walk(entries: list[dict[str, Any]], prefix: str) -> None:
-        for e in entries:
-            name = f"{prefix}{e['name']}"
-            if e["type"] == "group":
-                walk(e["fields"], f"{name}.")
-            else:
-                out[name] = e["type"]
+    return field_types(dest_fields())
 
-    walk(dest_fields(), "")
-    return out
+
+def fields_used(body: Mapping[str, Any]) -> list[str]:
+    """Source fields a transform body reads: aggregation and group-by `field`s and query term fields."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "field" and isinstance(value, str):
+                    found.add(value)
+                elif key in ("term", "terms") and isinstance(value, dict) and "field" not in value:
+                    found.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(body["source"].get("query", {}))
+    walk(body["pivot"])
+    return sorted(found)

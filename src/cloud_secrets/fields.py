@@ -51,6 +51,13 @@ def _flatten(entries: list[dict[str, Any]], prefix: str, out: dict[str, str]) ->
             out[name] = ftype
 
 
+def field_types(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """Dotted name -> type of package-spec field entries (groups walked)."""
+    out: dict[str, str] = {}
+    _flatten(entries, "", out)
+    return out
+
+
 def load_fields(data_stream: str = "secret_access", package_dir: Path = paths.PACKAGE) -> FieldDefs:
     out: dict[str, str] = {}
     for path in sorted((package_dir / "data_stream" / data_stream / "fields").glob("*.yml")):

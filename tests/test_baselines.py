@@ -1,0 +1,261 @@
+"""Baselines: the identity_hourly transform's pivot, run as a composite aggregation on the engine over tagged
+documents, gives the reference summary; the baseline statistics match the engine's; baseline_deviation's
+logic fires on a sudden 30-secret hour and never on steady CI bursts."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from cloud_secrets import baselines, paths
+from cloud_secrets.baselines import Margin
+from cloud_secrets.catalog import catalog
+from cloud_secrets.fields import field_types, leaves, load_fields
+from cloud_secrets.ingest import bulk_index
+from cloud_secrets.rules.loader import rules
+from cloud_secrets.simulate import Options, generate
+from cloud_secrets.tag import tag_documents
+from cloud_secrets.upstream import AwsIdentity, secrets_manager_event
+
+TRANSFORM_DIR = paths.PACKAGE / "elasticsearch" / "transform" / baselines.TRANSFORM
+START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+ACCOUNT = "111122223333"
+
+
+def transform_body() -> dict[str, Any]:
+    """The transform exactly as the package ships it."""
+    return yaml.safe_load((TRANSFORM_DIR / "transform.yml").read_text(encoding="utf-8"))
+
+
+def properties(types: dict[str, str]) -> dict[str, Any]:
+    """Nested `properties` for dotted field names."""
+    out: dict[str, Any] = {}
+    for name, ftype in types.items():
+        node = out
+        *parents, leaf = name.split(".")
+        for part in parents:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[leaf] = {"type": ftype}
+    return out
+
+
+def source_mappings(body: dict[str, Any]) -> dict[str, Any]:
+    """Mappings for the fields the transform reads, typed as the package declares them."""
+    defs = load_fields()
+    types = {name: defs.lookup(name) for name in baselines.fields_used(body)}
+    assert None not in types.values(), f"the transform reads undeclared fields: {types}"
+    return {"dynamic": False, "properties": properties(types)}  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def index(es: Any) -> Iterator[str]:
+    name = f"test-baselines-{uuid.uuid4().hex[:8]}"
+    yield name
+    es.delete(f"/{name}", params={"ignore_unavailable": "true"})
+
+
+def index_docs(es: Any, name: str, mappings: dict[str, Any], docs: list[dict[str, Any]]) -> None:
+    es.put(f"/{name}", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": mappings})
+    for i in range(0, len(docs), 5000):
+        bulk_index(es, name, docs[i:i + 5000])
+    es.post(f"/{name}/_refresh")
+
+
+def canonical(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, Any], ...]]:
+    return sorted(tuple(sorted(leaves(r))) for r in rows)
+
+
+# --- the simulated history: steady CI bursts for 14 days, one sudden hour --------------------------------
+
+def _arn(name: str) -> str:
+    return f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{name}"
+
+
+def history(days: int = 16, sudden: datetime | None = None) -> list[dict[str, Any]]:
+    """Upstream-shaped CloudTrail documents (before tagging):
+
+    - `ci-deploy`: a CI role reading the same 12 secrets on every run, 1-3 runs in most office hours and
+      a nightly run, so its hours hold exactly 12 distinct secrets;
+    - `ci-batch`: a CI role pulling its secrets with one BatchGetSecretValue by tag filter (20 unnamed
+      values) per run, in office hours;
+    - `reporting-app`: an application polling 1-2 of its 3 secrets every hour;
+    - `alice`: a person reading 1-3 of 40 secrets in some office hours, and 30 distinct secrets in the
+      `sudden` hour.
+    """
+    rng = random.Random(6)
+    ci = AwsIdentity.assumed_role(ACCOUNT, "ci-deploy", "GitHubActions")
+    batch = AwsIdentity.assumed_role(ACCOUNT, "ci-batch", "GitLabRunner")
+    app = AwsIdentity.iam_user(ACCOUNT, "reporting-app")
+    alice = AwsIdentity.iam_user(ACCOUNT, "alice")
+    ci_secrets = [_arn(f"prod/deploy/s{i}") for i in range(12)]
+    app_secrets = [_arn(f"prod/reporting/s{i}") for i in range(3)]
+    all_secrets = [_arn(f"prod/team/s{i}") for i in range(60)]
+    docs: list[dict[str, Any]] = []
+
+    def read(ident: AwsIdentity, ts: datetime, secret: str, ip: str) -> None:
+        docs.append(secrets_manager_event("GetSecretValue", ident, ts, secret_id=secret, source_address=ip))
+
+    for h in range(days * 24):
+        hour = START + timedelta(hours=h)
+        office = hour.weekday() < 5 and 8 <= hour.hour < 18
+        runs = rng.randint(1, 3) if office and rng.random() < 0.8 else int(hour.hour == 2)
+        for _ in range(runs):
+            t = hour + timedelta(minutes=rng.uniform(0, 50))
+            for secret in ci_secrets:
+                t += timedelta(seconds=rng.uniform(0.3, 5))
+                read(ci, t, secret, "198.51.100.10")
+        if office and rng.random() < 0.7:
+            docs.append(secrets_manager_event(
+                "BatchGetSecretValue", batch, hour + timedelta(minutes=rng.uniform(0, 59)),
+                filters=[{"key": "tag-key", "values": ["ci"]}], max_results=20, source_address="198.51.100.20"))
+        for secret in rng.sample(app_secrets, rng.randint(1, 2)):
+            read(app, hour + timedelta(minutes=rng.uniform(0, 59)), secret, "10.0.0.5")
+        if hour == sudden:
+            t = hour + timedelta(minutes=3)
+            for secret in rng.sample(all_secrets, 30):
+                t += timedelta(seconds=rng.uniform(2, 60))
+                read(alice, t, secret, "203.0.113.7")
+        elif office and rng.random() < 0.3:
+            for secret in rng.sample(all_secrets[:40], rng.randint(1, 3)):
+                read(alice, hour + timedelta(minutes=rng.uniform(0, 59)), secret, "192.0.2.44")
+    docs.sort(key=lambda d: d["@timestamp"])
+    return docs
+
+
+SUDDEN = START + timedelta(days=15, hours=14)  # a Tuesday afternoon, after 14 days of history
+
+
+@pytest.fixture(scope="module")
+def tagged_history(es: Any) -> list[dict[str, Any]]:
+    return list(tag_documents(es, history(sudden=SUDDEN)))
+
+
+@pytest.fixture(scope="module")
+def tagged_mixed(es: Any) -> list[dict[str, Any]]:
+    """Every attack once in a day of benign traffic, tagged by the package's pipeline."""
+    docs = [doc for doc, _ in generate("all", Options(seed=3, days=1, identities=40))]
+    return list(tag_documents(es, docs))
+
+
+# --- the transform ---------------------------------------------------------------------------------------
+
+def test_transform_reads_every_catalog_dataset_and_declared_fields() -> None:
+    body = transform_body()
+    assert body == baselines.transform_body(catalog())  # the shipped file is the generated one
+    datasets = {op.dataset for op in catalog().operations}
+    assert set(body["source"]["index"]) == {f"logs-{d}-*" for d in datasets}
+    assert body["pivot"]["group_by"]["@timestamp"]["date_histogram"]["fixed_interval"] == "1h"
+    assert set(body["pivot"]["group_by"]) - {"@timestamp"} == set(baselines.GROUP_BY)
+    defs = load_fields()
+    assert [f for f in baselines.fields_used(body) if defs.lookup(f) is None] == []
+
+
+def test_destination_fields_are_exactly_what_the_reference_rows_hold() -> None:
+    rows = baselines.summary_rows(tag_free_rows())
+    written = {name for row in rows for name, _ in leaves(row)}
+    declared = set(baselines.dest_field_types())
+    assert written == declared
+    shipped: dict[str, str] = {}
+    for path in sorted((TRANSFORM_DIR / "fields").glob("*.yml")):
+        shipped |= field_types(yaml.safe_load(path.read_text()))
+    assert shipped == baselines.dest_field_types()
+
+
+def tag_free_rows() -> list[dict[str, Any]]:
+    """Two hand-made tagged documents covering every summary field (no engine needed)."""
+    base = {"@timestamp": "2026-03-02T10:15:00.000Z", "tags": ["secret_access"], "source": {"ip": "192.0.2.1"}}
+    ident = {"identity": "x", "identity_type": "user", "provider": "aws", "outcome": "success"}
+    return [
+        {**base, "cloud_secrets": {**ident, "operation": "batch_read", "secret": {"count": 20}}},
+        {**base, "cloud_secrets": {**ident, "operation": "read", "secret": {"id": ["a"], "count": 1}}},
+    ]
+
+
+@pytest.mark.engine
+def test_pivot_as_composite_aggregation_equals_the_reference(es: Any, index: str,
+                                                              tagged_mixed: list[dict[str, Any]]) -> None:
+    body = transform_body()
+    index_docs(es, index, source_mappings(body), tagged_mixed)
+    engine_rows = baselines.composite_rows(es, index, body, size=200)  # several pages
+    reference = baselines.summary_rows(tagged_mixed)
+    assert len(reference) > 200
+    assert canonical(engine_rows) == canonical(reference)
+    totals = {name: sum(v for r in reference for n, v in leaves(r) if n == f"{baselines.SUMMARY}.{name}")
+              for name in ("failures", "lists", "batch_unnamed.secrets", "batch.calls", "read_success.secrets")}
+    assert all(totals.values()), totals  # every kind of event is exercised
+
+
+@pytest.mark.engine
+def test_reference_skips_what_the_transform_query_skips(es: Any, tagged_mixed: list[dict[str, Any]]) -> None:
+    untagged = [d for d in tagged_mixed if not baselines.is_secret_access(d)]
+    assert untagged and baselines.summary_rows(untagged) == []
+
+
+# --- the baseline statistics and the rule ----------------------------------------------------------------
+
+@pytest.mark.engine
+def test_baseline_statistics_match_the_engine(es: Any, index: str, tagged_history: list[dict[str, Any]]) -> None:
+    """The rule's per-identity median and MAD of past hours, computed by Elasticsearch's own percentiles
+    and median_absolute_deviation aggregations over the summary rows, equal the reference's."""
+    rows = baselines.summary_rows(tagged_history)
+    mappings = {"dynamic": False, "properties": properties(baselines.dest_field_types())}
+    index_docs(es, index, mappings, rows)
+    now = SUDDEN + timedelta(hours=2, minutes=5)
+    secrets = {"source": f"doc['{baselines.SUMMARY}.read_success.secrets'].value + "
+                         f"doc['{baselines.SUMMARY}.batch_unnamed.secrets'].value"}
+    past = {"range": {"@timestamp": {"gte": (now - timedelta(days=14)).isoformat(),
+                                     "lte": (now - timedelta(minutes=140)).isoformat()}}}
+    result = es.post(f"/{index}/_search", {"size": 0, "query": past, "aggs": {"id": {
+        "terms": {"field": "cloud_secrets.identity", "size": 100},
+        "aggs": {"median": {"percentiles": {"script": secrets, "percents": [50]}},
+                 "mad": {"median_absolute_deviation": {"script": secrets}}}}}})
+    engine = {b["key"]: (b["median"]["values"]["50.0"], b["mad"]["value"], b["doc_count"])
+              for b in result["aggregations"]["id"]["buckets"]}
+    expected = {}
+    for identity in engine:
+        values = [baselines.secrets_in_hour(r) for r in rows if r["cloud_secrets"]["identity"] == identity
+                  and now - timedelta(days=14) <= baselines.parse_time(r["@timestamp"]) <= now - timedelta(minutes=140)]
+        expected[identity] = (baselines.statistics.median(values), baselines.mad(values), len(values))
+    assert set(engine) == {"ci-deploy", "ci-batch", "reporting-app", "alice"}
+    for identity, (median, mad, hours) in engine.items():
+        assert hours == expected[identity][2]
+        assert median == pytest.approx(expected[identity][0], abs=0.5), identity  # t-digest interpolation
+        assert mad == pytest.approx(expected[identity][1], abs=0.5), identity
+
+
+@pytest.mark.engine
+def test_rule_fires_on_the_sudden_hour_only(tagged_history: list[dict[str, Any]]) -> None:
+    rows = baselines.summary_rows(tagged_history)
+    by_identity: dict[str, list[int]] = {}
+    for row in rows:
+        by_identity.setdefault(row["cloud_secrets"]["identity"], []).append(baselines.secrets_in_hour(row))
+    assert set(by_identity["ci-deploy"]) == {12} and set(by_identity["ci-batch"]) == {20}  # steady bursts
+    fired = list(baselines.hourly_runs(rows))
+    # 16 days of hourly runs: each CI role fires once, on its very first hour (no history yet, held to the
+    # floor), then never again; alice fires on the sudden hour only
+    assert [(d.identity, d.baseline_hours) for _, d in fired[:2]] == [("ci-deploy", 0), ("ci-batch", 0)]
+    assert fired[0][0] < START + timedelta(days=1) and fired[1][0] < START + timedelta(days=1)
+    assert [(d.identity, d.current_hour, d.current_secrets) for _, d in fired[2:]] == [
+        ("alice", SUDDEN.strftime("%Y-%m-%dT%H:00:00.000Z"), 30)]
+    run, dev = fired[2]
+    assert run == SUDDEN + timedelta(hours=2, minutes=5)
+    assert dev.limit == 10 and dev.baseline_hours > 20
+    # a fixed limit at the floor would page on every CI run: the identities' own baselines keep them quiet
+    assert min(by_identity["ci-deploy"] + by_identity["ci-batch"]) > Margin().floor
+
+
+def test_rule_query_carries_the_reference_margin() -> None:
+    rule = next(r for r in rules() if r.slug == "baseline_deviation")
+    m = Margin()
+    assert f"EVAL floor = {m.floor}, k = {int(m.k)}" in rule.query
+    assert f"NOW() - {m.history.days} days" in rule.query
+    assert f"NOW() - {int(m.recent_from.total_seconds() // 60)} minutes" in rule.query
+    assert f"NOW() - {int(m.recent_to.total_seconds() // 60)} minutes" in rule.query
+    assert f"FROM {baselines.DEST_PATTERN}" in rule.query
+    assert rule.interval == "1h" and rule.lookback == f"{m.history.days}d"
