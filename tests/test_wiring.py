@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -172,23 +173,34 @@ def test_a_concurrent_edit_is_detected_and_nothing_is_left_half_done(node: EsCli
     assert wiring.read(node, wiring.PIPELINE, "logs-gcp.audit@custom") == theirs
 
 
+Fault = Callable[[str, str], tuple[int, dict] | None]
+Rewrite = Callable[[str, str, bytes | None], tuple[str, bytes | None]]
+
+
 @contextmanager
-def _proxy(upstream: str, fault: Callable[[str, str], tuple[int, dict] | None]) -> Iterator[str]:
-    """A forwarding HTTP proxy to the real node; `fault(method, path)` may answer instead (a network fault)."""
+def _proxy(upstream: str, fault: Fault = lambda m, p: None, rewrite: Rewrite | None = None,
+           answer_hook: Callable[[str, bytes], bytes] | None = None) -> Iterator[str]:
+    """A forwarding HTTP proxy to the real node. `fault(method, path)` may answer instead (a network fault);
+    `rewrite` may change a request on its way, `answer_hook(path, payload)` an answer on its way back."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             data = self.rfile.read(length) if length else None
             answer = fault(self.command, self.path)
+            path = self.path
+            if rewrite is not None:
+                path, data = rewrite(self.command, path, data)
             if answer is not None:
                 status, body = answer
                 payload, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
             else:
-                resp = requests.request(self.command, upstream + self.path, data=data, timeout=60,
+                resp = requests.request(self.command, upstream + path, data=data, timeout=60,
                                         headers={"Content-Type": self.headers.get("Content-Type", "application/json")})
                 status, payload, headers = resp.status_code, resp.content, {
                     k: v for k, v in resp.headers.items() if k.lower() in ("content-type", "x-elastic-product")}
+                if answer_hook is not None:
+                    payload = answer_hook(path, payload)
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -231,6 +243,32 @@ def test_a_put_refused_midway_is_rolled_back(node: EsClient) -> None:
     assert _snapshot(node) == before
     backup = node.post(f"/{wiring.BACKUP_INDEX}/_search", {"query": {"match_all": {}}})["hits"]["hits"]
     assert [h["_source"]["status"] for h in backup] == ["rolled_back"]
+
+
+def test_on_elasticsearch_8_attach_sends_if_version_and_ignore_missing_pipeline(node: EsClient) -> None:
+    """The 8.x code path, through a proxy that presents the node as 8.15.0 and takes off, before forwarding,
+    the two things 7.10 would refuse (recording them)."""
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    seen: list[tuple[str, str, bool]] = []
+
+    def rewrite(method: str, path: str, data: bytes | None) -> tuple[str, bytes | None]:
+        if method == "PUT" and "@custom" in path:
+            url = urllib.parse.urlsplit(path)
+            query = urllib.parse.parse_qs(url.query)
+            missing = b'"ignore_missing_pipeline": true' in (data or b"")
+            seen.append((url.path.rsplit("/", 1)[1], query.get("if_version", [""])[0], missing))
+            path = url.path
+        if data:
+            data = data.replace(b', "ignore_missing_pipeline": true', b"")
+        return path, data
+
+    def as_8(path: str, payload: bytes) -> bytes:
+        return payload.replace(b'"number" : "7.10.2"', b'"number" : "8.15.0"') if path == "/" else payload
+
+    with _proxy(node.url, rewrite=rewrite, answer_hook=as_8) as url:
+        proc = _cli("attach", "--dataset", "aws.cloudtrail", "--dataset", "gcp.audit", "--es", url)
+    assert proc.returncode == 0, proc.stderr
+    assert seen == [("logs-aws.cloudtrail@custom", "7", True), ("logs-gcp.audit@custom", "", True)]
 
 
 def test_attach_re_points_after_a_package_upgrade(node: EsClient, tmp_path: Path) -> None:

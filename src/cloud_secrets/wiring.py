@@ -374,11 +374,11 @@ def write_backup(es: EsClient, plan: Plan) -> str:
         "items": [{"kind": c.kind, "name": c.name, "previous": _dump(c.before), "applied": _dump(c.after)}
                   for c in plan.pending],
     }
-    return str(es.post(f"/{BACKUP_INDEX}/_doc", doc, params={"refresh": "wait_for"})["_id"])
+    return str(es.post(f"/{BACKUP_INDEX}/_doc", doc, params={"refresh": "true"})["_id"])
 
 
 def _set_backup_status(es: EsClient, backup_id: str, status: str) -> None:
-    es.post(f"/{BACKUP_INDEX}/_update/{backup_id}", {"doc": {"status": status}}, params={"refresh": "wait_for"})
+    es.post(f"/{BACKUP_INDEX}/_update/{backup_id}", {"doc": {"status": status}}, params={"refresh": "true"})
 
 
 def latest_backup(es: EsClient, backup_id: str | None = None) -> tuple[str, dict[str, Any]]:
