@@ -119,9 +119,10 @@ def test_replay_names_the_bad_line(es: EsClient, tmp_path: Path, simulated: Path
     no_dataset = tmp_path / "nods.ndjson"
     doc = json.loads(good)
     del doc["event"]["dataset"], doc["data_stream"]
-    no_dataset.write_text(json.dumps(doc) + "\n")
-    proc = _cli("replay", str(no_dataset), "--target", "integrations", "--es", es.url)
-    assert proc.returncode == 2 and f"{no_dataset}:1: event.dataset: missing" in proc.stderr
+    no_dataset.write_text(f"{good}\n{json.dumps(doc)}\n")
+    proc = _cli("replay", str(no_dataset), "--target", "integrations", "--namespace", "csbadtest", "--es", es.url)
+    assert proc.returncode == 2 and f"{no_dataset}:2: event.dataset: missing" in proc.stderr
+    assert es.get("/_cat/indices/logs-*-csbadtest", params={"format": "json"}) == []  # nothing indexed
 
 
 def test_replay_of_a_missing_file_is_named(tmp_path: Path) -> None:

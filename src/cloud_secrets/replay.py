@@ -63,12 +63,14 @@ class Scan:
     latest: datetime | None
 
 
-def scan(path: Path) -> Scan:
-    """First pass: every line is a JSON object with a valid @timestamp; count them, find the latest."""
+def scan(path: Path, target: str = "package") -> Scan:
+    """First pass, before anything is indexed: every line is a JSON object with a valid @timestamp (and a
+    dataset for `--target integrations`); count them, find the latest."""
     count, latest = 0, None
     with _open(path) as stream:
         for number, doc in numbered_documents(stream, str(path)):
             count += 1
+            target_index(doc, target, "default", f"{path}:{number}")
             try:
                 when = parse_time(doc.get("@timestamp"))
             except ValueError as err:
@@ -112,7 +114,7 @@ def replay(es: EsClient, path: Path, pipeline: str, namespace: str = "default", 
            progress: Callable[[int], None] | None = None, info: Scan | None = None) -> dict[str, int]:
     """Index every document of `path`; returns documents indexed per index."""
     (namespace,) = check_namespaces([namespace])
-    info = info or scan(path)
+    info = info or scan(path, target)
     shift = datetime.now(UTC) - info.latest if shift_to_now and info.latest else None
     counts: dict[str, int] = {}
     chunks: dict[str, list[dict[str, Any]]] = {}

@@ -131,7 +131,7 @@ def replay(file: Path, namespace: str, target: str, shift_to_now: bool, version:
             install_pipelines(es)
             err.print(f"installed this checkout's pipelines ({default_pipeline()})", highlight=False)
         pipeline = wiring.resolve_target(es, version)
-        info = rp.scan(file)
+        info = rp.scan(file, target)
         show = err.is_terminal if progress is None else progress
         bar = Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=err, disable=not show)
