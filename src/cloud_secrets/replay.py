@@ -26,7 +26,7 @@ from .tag import numbered_documents
 from .wiring import check_namespaces
 
 PACKAGE_DATASET = "cloud_secrets.secret_access"
-SHIFTED = ("@timestamp", "event.created", "event.ingested", "event.start", "event.end")
+SHIFTED_EVENT = ("created", "ingested", "start", "end")  # event.*, shifted with @timestamp
 
 
 def parse_time(value: Any) -> datetime:
@@ -38,23 +38,6 @@ def parse_time(value: Any) -> datetime:
 
 def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _get(doc: dict[str, Any], dotted: str) -> Any:
-    node: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _set(doc: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    node = doc
-    for part in parents:
-        node = node[part]
-    node[leaf] = value
 
 
 @dataclass
@@ -86,11 +69,16 @@ def _open(path: Path) -> IO[str]:
         raise UserError(f"{path}: cannot read: {err.strerror}") from None
 
 
+def _field(doc: dict[str, Any], group: str, key: str) -> Any:
+    holder = doc.get(group)
+    return holder.get(key) if isinstance(holder, dict) else None
+
+
 def target_index(doc: dict[str, Any], target: str, namespace: str, where: str) -> str:
     if target == "package":
         dataset = PACKAGE_DATASET
     else:
-        dataset = _get(doc, "event.dataset") or _get(doc, "data_stream.dataset")
+        dataset = _field(doc, "event", "dataset") or _field(doc, "data_stream", "dataset")
         if not isinstance(dataset, str) or not dataset:
             raise UserError(f"{where}: event.dataset: missing, needed for --target integrations")
     return f"logs-{dataset}-{namespace}"
@@ -99,11 +87,12 @@ def target_index(doc: dict[str, Any], target: str, namespace: str, where: str) -
 def prepare(doc: dict[str, Any], index: str, namespace: str, shift: timedelta | None) -> dict[str, Any]:
     """Shift the timestamps and make `data_stream.*` match the target (they are constant_keyword in Fleet)."""
     if shift:
-        for dotted in SHIFTED:
-            value = _get(doc, dotted)
-            if isinstance(value, str):
+        event = doc.get("event")
+        places = [(doc, "@timestamp")] + [(event, key) for key in SHIFTED_EVENT if isinstance(event, dict)]
+        for holder, key in places:
+            if isinstance(holder.get(key), str):
                 with suppress(ValueError):
-                    _set(doc, dotted, format_time(parse_time(value) + shift))
+                    holder[key] = format_time(parse_time(holder[key]) + shift)
     dataset = index.removeprefix("logs-").removesuffix(f"-{namespace}")
     doc["data_stream"] = {"type": "logs", "dataset": dataset, "namespace": namespace}
     return doc
