@@ -141,6 +141,34 @@ def test_detach_restore_puts_back_every_byte(node: EsClient) -> None:
     assert again.returncode == 2 and "no applied attach to restore" in again.stderr
 
 
+def test_restore_refuses_to_overwrite_a_later_edit_unless_forced(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    before = _snapshot(node)
+    assert _cli("attach", "--es", node.url).returncode == 0
+    edited = wiring.read(node, wiring.PIPELINE, "logs-aws.cloudtrail@custom")
+    edited["processors"].append({"set": {"field": "labels.later", "value": "x"}})
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", edited)
+    refused = _cli("detach", "--restore", "--es", node.url)
+    assert refused.returncode == 2
+    assert "logs-aws.cloudtrail@custom changed since backup" in refused.stderr and "--force" in refused.stderr
+    assert wiring.read(node, wiring.PIPELINE, "logs-aws.cloudtrail@custom") == edited
+    forced = _cli("detach", "--restore", "--force", "--es", node.url)
+    assert forced.returncode == 0, forced.stderr
+    assert _snapshot(node) == before
+
+
+def test_each_restore_undoes_one_attach_newest_first(node: EsClient) -> None:
+    node.put("/_ingest/pipeline/logs-aws.cloudtrail@custom", USER_PIPELINE)
+    original = _snapshot(node)
+    assert _cli("attach", "--dataset", "aws.cloudtrail", "--es", node.url).returncode == 0
+    one = _snapshot(node)
+    assert _cli("attach", "--namespace", "prod", "--es", node.url).returncode == 0
+    assert _cli("detach", "--restore", "--es", node.url).returncode == 0
+    assert _snapshot(node) == one
+    assert _cli("detach", "--restore", "--es", node.url).returncode == 0
+    assert _snapshot(node) == original
+
+
 def test_detach_removes_only_our_processor(node: EsClient) -> None:
     node.put("/_ingest/pipeline/logs-gcp.audit@custom", USER_PIPELINE)
     assert _cli("attach", "--mappings", "--es", node.url).returncode == 0

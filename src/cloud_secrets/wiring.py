@@ -479,6 +479,9 @@ def apply(es: EsClient, plan: Plan) -> str | None:
     except UserError as err:
         problems = []
         for change in reversed(done):
+            if read(es, change.kind, change.name) != change.after:
+                problems.append(f"{change.name}: changed by someone else after our write, left as it is")
+                continue
             try:
                 _write(es, change.kind, change.name, change.after, change.before, server_check)
             except UserError as undo_err:
