@@ -12,13 +12,14 @@ export ELASTIC_PACKAGE_DATA_HOME := $(TOOLS)/elastic-package-home
 export GONOSUMDB := github.com/elastic
 export GOFLAGS := -mod=mod
 
-.PHONY: help bootstrap venv tools engine-jars browser generate check-generated lint package demo test bench registry clean
+.PHONY: help bootstrap venv tools engine-jars browser generate check-generated lint package demo test bench registry clean dashboards-preview
 
 help:
 	@echo "make bootstrap  install the Python env, elastic-package, package-registry and the engine jars"
 	@echo "make demo       build the package, start the embedded Elasticsearch, tag the fixtures, print a table"
 	@echo "make test       run the test suite (starts and stops its own Elasticsearch)"
 	@echo "make bench      print the benchmark ratios"
+	@echo "make dashboards-preview  render the dashboards from 14 simulated days (docs/img/overview.png)"
 	@echo "make registry   serve the built package to Fleet from a local package registry (REGISTRY_ADDRESS)"
 	@echo "make clean      remove build output and the engine's data (keeps installed tools)"
 
@@ -71,6 +72,18 @@ test: bootstrap
 
 bench: bootstrap
 	$(PY) -m cloud_secrets.bench
+
+# The README's picture: 14 simulated days with every attack, tagged on the embedded node, rendered as the
+# dashboards show them (docs/img/overview.png, identity.png, alerts.png and previews.html).
+PREVIEW := $(CURDIR)/.work/preview
+dashboards-preview: bootstrap
+	mkdir -p $(PREVIEW)
+	$(VENV)/bin/cloud-secrets simulate --scenario all --days 14 --identities 60 --seed 1 \
+		--out $(PREVIEW)/docs.ndjson --labels $(PREVIEW)/labels.ndjson
+	$(VENV)/bin/cloud-secrets tag $(PREVIEW)/docs.ndjson > $(PREVIEW)/tagged.ndjson
+	$(VENV)/bin/cloud-secrets dashboards preview --out $(PREVIEW)/img --labels $(PREVIEW)/labels.ndjson \
+		$(PREVIEW)/tagged.ndjson
+	mkdir -p docs/img && cp $(PREVIEW)/img/overview.png docs/img/overview.png
 
 # Fleet: point Kibana at it with `xpack.fleet.registryUrl: "http://<this host>:8080"` (listen on an address
 # Kibana can reach, e.g. REGISTRY_ADDRESS=0.0.0.0:8080). See docs/wiring.md.

@@ -13,10 +13,11 @@ Generator = Callable[[Catalog], Iterable[tuple[str, str]]]
 
 
 def generators() -> list[Generator]:
+    from ..dashboards import generate as dashboards_generate
     from ..rules.generate import generate as rules_generate
     from . import docs, pipelines, transforms
 
-    return [pipelines.generate, docs.generate, rules_generate, transforms.generate]
+    return [pipelines.generate, docs.generate, rules_generate, transforms.generate, dashboards_generate]
 
 
 def render(cat: Catalog | None = None) -> dict[str, str]:
