@@ -243,6 +243,9 @@ def test_rule_fires_on_the_sudden_hour_only(tagged_history: list[dict[str, Any]]
     assert fired[0][0] < START + timedelta(days=1) and fired[1][0] < START + timedelta(days=1)
     assert [(d.identity, d.current_hour, d.current_secrets) for _, d in fired[2:]] == [
         ("alice", SUDDEN.strftime("%Y-%m-%dT%H:00:00.000Z"), 30)]
+    assert baselines.judged_hours(rows) == fired  # the one-pass version used by backtests
+    lines = baselines.backtest_alerts(rows)
+    assert [(a["rule"], a["identity"], a["event_count"]) for a in lines][2:] == [("baseline_deviation", "alice", 30)]
     run, dev = fired[2]
     assert run == SUDDEN + timedelta(hours=2, minutes=5)
     assert dev.limit == 10 and dev.baseline_hours > 20

@@ -381,6 +381,48 @@ def hourly_runs(rows: list[Mapping[str, Any]], margin: Margin = Margin()) -> Ite
         t += INTERVAL
 
 
+
+def judged_hours(rows: Iterable[Mapping[str, Any]], margin: Margin = Margin(),
+                 run_minute: int = 5) -> list[tuple[datetime, Deviation]]:
+    """The same alerts as `hourly_runs` (rule run every hour at hh:`run_minute`), computed per identity in
+    one pass: the hour starting at S is judged by the run at S + 2h + run_minute against the identity's
+    hours in [run - history, run - recent_from]. For backtests over many identities and days."""
+    per: dict[str, list[tuple[datetime, int, str]]] = {}
+    for row in rows:
+        stamp = _get(row, "@timestamp")
+        per.setdefault(_get(row, "cloud_secrets.identity"), []).append(
+            (parse_time(stamp), secrets_in_hour(row), stamp))
+    out = []
+    for identity, hours in sorted(per.items()):
+        merged: dict[datetime, tuple[int, str]] = {}
+        for ts, value, stamp in hours:  # several rows of one identity and hour (other provider or type)
+            merged[ts] = (max(value, merged[ts][0]), stamp) if ts in merged else (value, stamp)
+        ordered = sorted(merged.items())
+        for i, (ts, (value, stamp)) in enumerate(ordered):
+            run = ts + timedelta(hours=2, minutes=run_minute)
+            if not run - margin.recent_from < ts <= run - margin.recent_to:
+                continue
+            past = [v for t, (v, _) in ordered[:i] if run - margin.history <= t <= run - margin.recent_from]
+            limit = limit_for(past, margin)
+            if value > limit:
+                out.append((run, Deviation(identity, value, stamp, statistics.median(past) if past else None,
+                                           mad(past) if past else None, len(past), limit)))
+    return sorted(out, key=lambda item: (item[0], item[1].identity))
+
+
+def backtest_alerts(rows: Iterable[Mapping[str, Any]], margin: Margin = Margin()) -> list[dict[str, Any]]:
+    """`judged_hours` as alert lines in the backtest's shape (`rule`, `identity`, `source_ip`, `start`,
+    `end`, `event_count` = distinct secrets read in the hour) plus the rule's own columns."""
+    out = []
+    for run, dev in judged_hours(rows, margin):
+        start = parse_time(dev.current_hour)
+        out.append({"rule": "baseline_deviation", "identity": dev.identity, "source_ip": None,
+                    "start": dev.current_hour, "end": (start + INTERVAL).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "event_count": dev.current_secrets, "run": run.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "limit": dev.limit, "baseline_median": dev.baseline_median, "baseline_mad": dev.baseline_mad,
+                    "baseline_hours": dev.baseline_hours})
+    return out
+
 # --- destination fields ------------------------------------------------------------------------------------
 
 def dest_fields() -> list[dict[str, Any]]:
