@@ -17,6 +17,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from .backtest_cli import backtest
     from .dashboards_cli import dashboards
     from .demo import demo
     from .engine_cli import engine
@@ -26,8 +27,8 @@ def _register() -> None:
     from .simulate_cli import simulate
     from .wiring_cli import attach, detach, replay, status
 
-    for command in (dashboards, demo, engine, generate, pipelines, tag, simulate, rules, sigma, attach, detach, status,
-                    replay):
+    for command in (backtest, dashboards, demo, engine, generate, pipelines, tag, simulate, rules, sigma, attach, detach,
+                    status, replay):
         cli.add_command(command)
 
 

@@ -1,0 +1,100 @@
+"""The backtest report's figures and sections (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from .alerts import Alert
+from .quality import Labels, Quality
+from .report import Report, table
+from .run import Result
+
+MAX_IDENTITIES = 35
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def timeline(alerts: list[Alert], labels: Labels | None, rules: list[str]):  # type: ignore[no-untyped-def]
+    """Alerts on a time axis, one row per identity (the most alerted, attack identities first)."""
+    counts = Counter(a.identity or "(none)" for a in alerts)
+    attackers: set[str] = set()
+    if labels is not None:
+        for ids in labels.attack_identities.values():
+            attackers |= ids
+    names = sorted(counts, key=lambda n: (n not in attackers, -counts[n], n))[:MAX_IDENTITIES]
+    row = {n: i for i, n in enumerate(reversed(names))}
+    fig, ax = plt.subplots(figsize=(12, max(3.0, 0.28 * len(names) + 1.5)))
+    colours = plt.get_cmap("tab10")
+    for k, rule in enumerate(rules):
+        mine = [a for a in alerts if a.rule == rule and (a.identity or "(none)") in row]
+        if not mine:
+            continue
+        ys = [row[a.identity or "(none)"] + (k - len(rules) / 2) * 0.08 for a in mine]
+        ax.hlines(ys, [_dt(a.start) for a in mine], [_dt(max(a.end, a.start + 60_000)) for a in mine],
+                  colors=colours(k % 10), linewidth=4)
+        ax.plot([_dt(a.start) for a in mine], ys, "|", color=colours(k % 10), label=f"{rule} ({len(mine)})",
+                markersize=9)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([("⚠ " if n in attackers else "") + (n if len(n) <= 42 else n[:39] + "...")
+                        for n in reversed(names)], fontsize=7)
+    ax.set_xlabel("time (UTC)")
+    ax.grid(axis="x", alpha=0.3)
+    if alerts:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
+    fig.autofmt_xdate()
+    return fig
+
+
+def false_alert_bars(q: Quality):  # type: ignore[no-untyped-def]
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    names = [r.rule for r in q.rules]
+    ax.barh(names, [r.false_per_day for r in q.rules], color="#d9534f")
+    ax.set_xlabel("false alerts per day (benign identities, after warm-up)")
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def build_report(result: Result, quality: Quality | None, labels: Labels | None, source: str) -> Report:
+    rules = [r.slug for r in result.rules]
+    report = Report(f"Backtest of the cloud_secrets rule pack: {source}")
+    span = ""
+    if result.first_ts is not None and result.last_ts is not None:
+        span = f", {_dt(result.first_ts):%Y-%m-%d %H:%M} to {_dt(result.last_ts):%Y-%m-%d %H:%M} UTC"
+    report.intro = (f"<p>{result.documents:,} documents{span}; {len(result.alerts):,} alerts from "
+                    f"{len(rules)} rules.</p>")
+    per_rule = Counter(a.rule for a in result.alerts)
+    report.add_section("Alerts per rule", table(
+        ["rule", "alerts", "note"], [[r, per_rule.get(r, 0), result.skipped_rules.get(r, "")] for r in rules]))
+    if quality is not None:
+        rows, classes = [], []
+        for s in quality.scenarios:
+            rows.append([s] + ["✓" if s in r.detected else "✗" for r in quality.rules])
+            classes.append([""] + ["ok" if s in r.detected else "miss" for r in quality.rules])
+        rows.append(["false alerts / day"] + [f"{r.false_per_day:.1f}" for r in quality.rules])
+        classes.append([""] + ["num"] * len(quality.rules))
+        header = ["scenario"] + [r.rule for r in quality.rules]
+        report.add_section("Which rule caught which attack scenario", table(header, rows, classes))
+        confusion = []
+        for r in quality.rules:
+            n_att = len(quality.scenarios)
+            n_ben = quality.benign_identities
+            b_hit = len(r.benign_identities_alerted)
+            confusion.append([r.rule, len(r.detected), n_att - len(r.detected), b_hit, n_ben - b_hit])
+        report.add_section("Confusion table per rule", table(
+            ["rule", "attack scenarios alerted", "attack scenarios not alerted", "benign identities alerted",
+             "benign identities not alerted"], confusion)
+            + f"<p class=meta>{quality.days:.1f} days of data; false alerts per day are counted after a "
+              f"{quality.warmup_days:g}-day warm-up.</p>")
+        report.add_figure("False alerts per day", false_alert_bars(quality))
+    report.add_figure("Alerts on a timeline per identity", timeline(result.alerts, labels, rules),
+                      caption=f"The {MAX_IDENTITIES} identities with the most alerts; ⚠ marks attack identities.")
+    return report

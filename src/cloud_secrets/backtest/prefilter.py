@@ -1,0 +1,59 @@
+"""A byte test on raw lines that skips, before JSON parsing, lines that no rule can match.
+
+Each compiled rule reports the literal strings one of which any event it can match must contain
+(`Literals`: derived from its parsed query, e.g. the values of `event.action in (...)`), or None when it
+cannot tell. The pack's test is the union of its rules' literals, as they appear inside a JSON string.
+The literals are then covered greedily by a few shared substrings of at least 4 characters (`Secret`
+covers `GetSecretValue`, `ListSecrets` and `SecretGet`): a line without any of the cover's substrings
+contains none of the literals, and a few `in` tests are cheaper than many.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from .conditions import Literals
+
+LineTest = Callable[[bytes], bool]
+
+
+def _json_fragment(literal: str) -> bytes:
+    return json.dumps(literal, ensure_ascii=False)[1:-1].encode("utf-8")
+
+
+def cover(words: list[bytes], minimum: int = 4, longest: int = 16) -> list[bytes]:
+    """Few substrings such that every word contains one: greedy, most words covered first, longer first."""
+    left = sorted(set(words))
+    out: list[bytes] = []
+    while left:
+        candidates = {w[i:i + n] for w in left for n in range(minimum, min(longest, len(w)) + 1)
+                      for i in range(len(w) - n + 1)}
+        best = max(candidates, key=lambda s: (sum(s in w for w in left), len(s)), default=None)
+        if best is None or sum(best in w for w in left) < 2:
+            out.extend(left)  # short or unrelated words stand for themselves
+            break
+        out.append(best)
+        left = [w for w in left if best not in w]
+    return sorted(out, key=len)
+
+
+def needles(literal_sets: Iterable[Literals]) -> list[bytes] | None:
+    """The byte strings a line must contain one of, or None (no test: every line may matter)."""
+    union: set[bytes] = set()
+    for lits in literal_sets:
+        if lits is None:
+            return None
+        union |= {_json_fragment(x) for x in lits}
+    if not union:
+        return []
+    return cover(sorted(union))
+
+
+def line_test(found: list[bytes] | None) -> LineTest | None:
+    if found is None:
+        return None
+    if len(found) == 1:
+        needle = found[0]
+        return lambda line: needle in line
+    return lambda line: any(n in line for n in found)
