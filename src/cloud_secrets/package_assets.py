@@ -62,6 +62,11 @@ def data_stream_pipelines(package_dir: Path = paths.PACKAGE) -> dict[str, dict[s
     return out
 
 
+def package_dataset(data_stream: str = "secret_access", package_dir: Path = paths.PACKAGE) -> str:
+    """The dataset of one of the package's own data streams, `<pkg>.<ds>` (where `replay` writes)."""
+    return f"{package_info(package_dir).name}.{data_stream}"
+
+
 def default_pipeline(data_stream: str = "secret_access", package_dir: Path = paths.PACKAGE) -> str:
     ds_dir = package_dir / "data_stream" / data_stream
     return fleet_pipeline_name(package_info(package_dir), data_stream_type(ds_dir), data_stream, "default")

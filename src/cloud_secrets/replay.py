@@ -1,8 +1,9 @@
 """Index simulated documents into a cluster through the package's tagging pipeline.
 
-Target `package` (the default): the package's own data stream `logs-cloud_secrets.secret_access-<namespace>`.
+Target `package` (the default): the package's own data stream `logs-cloud_secrets.secret_access-<namespace>`,
+which every rule of the pack also searches, so simulated attacks fire there without mixing with real logs.
 Target `integrations`: each document into the official data stream of its dataset,
-`logs-<event.dataset>-<namespace>`, where the rule pack's index patterns (`logs-aws.cloudtrail-*`, ...) see it.
+`logs-<event.dataset>-<namespace>` (`logs-aws.cloudtrail-*`, ...).
 In both cases the request names our default pipeline, so the integration's own pipeline (meant for raw
 provider JSON) does not run on documents that are already ECS.
 
@@ -22,10 +23,10 @@ from typing import IO, Any
 from .errors import UserError, located
 from .es import EsClient
 from .ingest import bulk_index
+from .package_assets import package_dataset
 from .tag import numbered_documents
 from .wiring import check_namespaces
 
-PACKAGE_DATASET = "cloud_secrets.secret_access"
 SHIFTED_EVENT = ("created", "ingested", "start", "end")  # event.*, shifted with @timestamp
 
 
@@ -76,7 +77,7 @@ def _field(doc: dict[str, Any], group: str, key: str) -> Any:
 
 def target_index(doc: dict[str, Any], target: str, namespace: str, where: str) -> str:
     if target == "package":
-        dataset = PACKAGE_DATASET
+        dataset = package_dataset()
     else:
         dataset = _field(doc, "event", "dataset") or _field(doc, "data_stream", "dataset")
         if not isinstance(dataset, str) or not dataset:

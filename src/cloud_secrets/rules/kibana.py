@@ -98,8 +98,7 @@ def attributes(rule: Rule, cat: Catalog, defs: FieldDefs) -> dict[str, Any]:
         "version": rule.version,
     }
     if rule.type != "esql":
-        datasets = templating.datasets_of(cat, templating.classes_used(rule.query_template))
-        attrs["index"] = [templating.index_pattern(d) for d in datasets]
+        attrs["index"] = templating.rule_indices(cat, templating.classes_used(rule.query_template))
     if rule.threshold:
         threshold: dict[str, Any] = {"field": list(rule.threshold.field), "value": rule.threshold.value}
         if rule.threshold.cardinality_field:

@@ -25,6 +25,14 @@ def index_pattern(dataset: str) -> str:
     return f"logs-{dataset}-*"
 
 
+def rule_indices(cat: Catalog, classes: Iterable[str]) -> list[str]:
+    """Where a rule looks: the official data streams of the datasets holding these operations, and the
+    package's own data stream, where `cloud-secrets replay` writes simulated documents."""
+    from ..package_assets import package_dataset
+
+    return [index_pattern(d) for d in [*datasets_of(cat, classes), package_dataset()]]
+
+
 def datasets_of(cat: Catalog, classes: Iterable[str]) -> list[str]:
     """Datasets holding at least one operation of the given classes, in catalog order."""
     wanted = set(classes)
@@ -48,8 +56,7 @@ def _values(cat: Catalog, kind: str, classes: list[str]) -> list[str]:
         from ..baselines import DEST_PATTERN
 
         return [DEST_PATTERN]
-    datasets = datasets_of(cat, classes)
-    return datasets if kind == "datasets" else [index_pattern(d) for d in datasets]
+    return datasets_of(cat, classes) if kind == "datasets" else rule_indices(cat, classes)
 
 
 def _render_list(kind: str, values: list[str], language: str) -> str:
