@@ -149,7 +149,7 @@ def test_transform_reads_every_catalog_dataset_and_declared_fields() -> None:
     body = transform_body()
     assert body == baselines.transform_body(catalog())  # the shipped file is the generated one
     datasets = {op.dataset for op in catalog().operations}
-    assert set(body["source"]["index"]) == {f"logs-{d}-*" for d in datasets}
+    assert set(body["source"]["index"]) == {f"logs-{d}-*" for d in datasets} | {"logs-cloud_secrets.secret_access-*"}
     assert body["pivot"]["group_by"]["@timestamp"]["date_histogram"]["fixed_interval"] == "1h"
     assert set(body["pivot"]["group_by"]) - {"@timestamp"} == set(baselines.GROUP_BY)
     defs = load_fields()

@@ -96,9 +96,9 @@ def _aggregations() -> dict[str, Any]:
 
 
 def source_indices(cat: Catalog) -> list[str]:
-    """The official data streams holding any secret-store operation of the catalog."""
-    return [templating.index_pattern(d) for d in templating.datasets_of(cat, ("read", "batch_read", "list",
-                                                                               "describe"))]
+    """Where the rules look: the official data streams holding any secret-store operation of the catalog,
+    and the package's own data stream (where `cloud-secrets replay` writes)."""
+    return templating.rule_indices(cat, ("read", "batch_read", "list", "describe"))
 
 
 SOURCE_QUERY = {"bool": {"filter": [_term("tags", "secret_access"), {"exists": {"field": "cloud_secrets.operation"}}]}}
