@@ -3,9 +3,9 @@
 How a rule's scheduled runs are mapped onto a file (docs/backtest.md, "Kibana's runs over a file"):
 
 - Kibana runs a rule every `interval`, each run searching `[now - lookback, now]` (`from: now-70m`).
-  Scheduled runners (ES|QL, threshold) execute at every multiple of the interval (epoch-aligned) that falls
-  in the file's time range, plus the runs after the last event whose window still holds events, each
-  over the events of its window, with NOW() = the run time.
+  Scheduled runners (ES|QL, threshold) execute at every multiple of the interval (epoch-aligned) from the
+  rule's first document on, and after the last document as long as a run's window still covers it, each
+  over the documents of its window, with NOW() = the run time.
 - EQL: each run returns the window's sequences and Kibana derives an alert's id from the ids of its events,
   so a sequence found again by the next, overlapping run is the same alert
   (x-pack/solutions/security/plugins/security_solution/server/lib/detection_engine/rule_types/eql/).
@@ -97,22 +97,24 @@ class ScheduledRunner(Runner):
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         self.next_run: int | None = None
+        self.last_ts: int | None = None
         self.buffer: deque[Any] = deque()  # (ts, item), in time order
 
     def advance(self, now: int) -> None:
+        """Every run is executed, also over empty windows (STATS without BY returns a row even then)."""
         interval = self.rule.interval_ms
+        self.last_ts = now
         if self.next_run is None:
             self.next_run = (now // interval + 1) * interval
             return
         while self.next_run <= now:
-            if self.buffer:
-                self._run(self.next_run)
-                self.next_run += interval
-            else:  # nothing in any window: skip ahead
-                self.next_run = (now // interval + 1) * interval
+            self._run(self.next_run)
+            self.next_run += interval
 
     def finish(self) -> None:
-        while self.buffer and self.next_run is not None:
+        if self.next_run is None or self.last_ts is None:
+            return
+        while self.next_run - self.rule.lookback_ms <= self.last_ts:
             self._run(self.next_run)
             self.next_run += self.rule.interval_ms
 

@@ -20,8 +20,9 @@ Elasticsearch a hit only takes sequences whose last event is strictly before it)
 `[X] with runs=10`: 11 consecutive matching events of one key in the span give two sequences, events
 1-10 and 2-11, as the eql library's engine also gives; 20 give eleven.
 
-A join key with a missing (null) value does not join (Elasticsearch only joins non-null keys) unless
-the query marks the field optional (`?field`), where null is a key value like any other.
+A join key with a missing (null) value does not join unless the query marks the field optional
+(`?field`), where null is a key value like any other (https://github.com/elastic/elasticsearch/pull/79677,
+"limit joining keys on non-null values only", Elasticsearch 7.16).
 State older than `maxspan` can never complete and is dropped, so memory is bounded by the keys active
 within one `maxspan`.
 """

@@ -1,0 +1,200 @@
+"""ES|QL, threshold and new_terms in the backtest; Kibana's schedule; the byte prefilter."""
+
+from __future__ import annotations
+
+import pytest
+
+from backtest_helpers import MIN, T0, ev, rule, run_events
+from cloud_secrets.backtest.esql_compile import compile_esql
+from cloud_secrets.backtest.esql_values import percentile
+from cloud_secrets.backtest.prefilter import cover, line_test, needles
+from cloud_secrets.backtest.rulepack import package_rules, seed_as_written
+from cloud_secrets.backtest.runners import runner_for
+from cloud_secrets.errors import UserError
+
+HOUR = 60 * MIN
+
+DISTINCT = """FROM logs-*
+| WHERE event.action IN ("GetSecretValue", "BatchGetSecretValue") AND cloud_secrets.outcome == "success"
+| EVAL unnamed = CASE(cloud_secrets.secret.id IS NULL, cloud_secrets.secret.count, 0)
+| STATS distinct = COUNT_DISTINCT(cloud_secrets.secret.id), unnamed = SUM(unnamed), calls = COUNT(*),
+        ids = COUNT(cloud_secrets.secret.id), earliest = MIN(@timestamp), providers = VALUES(cloud_secrets.provider)
+  BY cloud_secrets.identity
+| EVAL secrets = distinct + unnamed
+| WHERE secrets >= 5
+| KEEP cloud_secrets.identity, secrets, distinct, unnamed, calls, ids, earliest, providers"""
+
+
+def read(i: int, ts: int, who: str = "app", secret: object = None, **extra: object) -> object:
+    fields = {"event.action": "GetSecretValue", "cloud_secrets.outcome": "success", "cloud_secrets.identity": who,
+              "cloud_secrets.provider": "aws", "source.ip": "10.0.0.1", **extra}
+    if secret is not None:
+        fields["cloud_secrets.secret.id"] = secret
+    return ev(i, ts, **fields)
+
+
+def test_esql_stats_with_multi_values_nulls_and_case() -> None:
+    events = [read(0, T0, secret=["s1", "s2"]), read(1, T0 + MIN, secret="s3"),
+              read(2, T0 + 2 * MIN, **{"event.action": "BatchGetSecretValue", "cloud_secrets.secret.count": 20}),
+              read(3, T0 + 3 * MIN, secret="s9", **{"event.action": "getsecretvalue"})]  # IN is case-sensitive
+    alerts = run_events(rule("esql", DISTINCT, interval_ms=10 * MIN, lookback_ms=HOUR), events)
+    first = alerts[0]
+    # COUNT(field) counts values; COUNT_DISTINCT sees every value of a multi-valued field; SUM skips nulls
+    assert first.fields["distinct"] == 3 and first.fields["ids"] == 3 and first.fields["calls"] == 3
+    assert first.fields["unnamed"] == 20 and first.fields["secrets"] == 23
+    assert first.fields["providers"] == "aws" and first.event_count == 3 and first.events == [0, 1, 2]
+    assert first.identity == "app" and first.detected_at == T0 + 10 * MIN
+    # Kibana does not deduplicate aggregating ES|QL alerts: every run whose 60-minute window holds the
+    # events raises the row again (runs at T0+10m ... T0+60m).
+    assert len(alerts) == 6
+    assert [a.detected_at for a in alerts] == [T0 + k * 10 * MIN for k in range(1, 7)]
+
+
+def test_esql_where_on_multi_valued_field_is_null() -> None:
+    # ES|QL: a single-value comparison on a multi-valued field returns null (with a warning), so WHERE drops
+    # the row (https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-multivalued-fields.html).
+    query = 'FROM logs-* | WHERE cloud_secrets.secret.id == "s1" | STATS n = COUNT(*)'
+    single = run_events(rule("esql", query), [read(0, T0, secret="s1")])
+    multi = run_events(rule("esql", query), [read(0, T0, secret=["s1", "s2"])])
+    assert single[0].fields["n"] == 1
+    assert multi[0].fields["n"] == 0  # STATS without BY still returns one row
+
+
+def test_esql_stats_by_multi_valued_field_groups_each_value() -> None:
+    query = "FROM logs-* | STATS n = COUNT(*) BY cloud_secrets.secret.id | SORT cloud_secrets.secret.id"
+    alerts = run_events(rule("esql", query, interval_ms=HOUR, lookback_ms=HOUR),
+                        [read(0, T0 + MIN, secret=["a", "b"]), read(1, T0 + 2 * MIN, secret="b")])
+    assert [(a.fields["cloud_secrets.secret.id"], a.fields["n"]) for a in alerts] == [("a", 1), ("b", 2)]
+
+
+BASELINE = """FROM logs-*
+| WHERE @timestamp >= NOW() - 14 days
+| EVAL past = CASE(@timestamp < NOW() - 2 hours, n, null), recent = CASE(@timestamp >= NOW() - 2 hours, n, null)
+| STATS med = MEDIAN(past), mad = MEDIAN_ABSOLUTE_DEVIATION(past), p90 = PERCENTILE(past, 90), hours = COUNT(past),
+        current = MAX(recent), hour = BUCKET(MAX(@timestamp), 1 hour) BY who
+| EVAL floor = 10, k = 4
+| EVAL limit = CASE(med IS NULL, floor, med + k * mad < floor, floor, med + k * mad)
+| WHERE current > limit
+| SORT current DESC
+| LIMIT 1
+| KEEP who, current, limit, med, mad, p90, hours"""
+
+
+def test_esql_baseline_functions_now_sort_limit_keep() -> None:
+    with pytest.raises(UserError, match="BUCKET"):
+        compile_esql(BASELINE)  # BUCKET over an aggregate is not an aggregate call
+    query = BASELINE.replace(", hour = BUCKET(MAX(@timestamp), 1 hour)", "")
+    history = [1, 2, 2, 3, 4, 2, 2]
+    events = [ev(i, T0 + i * HOUR, who="ci", n=n) for i, n in enumerate(history)]
+    events += [ev(7, T0 + 8 * HOUR, who="ci", n=40), ev(8, T0 + 8 * HOUR + MIN, who="quiet", n=11),
+               ev(9, T0 + 8 * HOUR + 2 * MIN, who="app", n=3)]
+    alerts = run_events(rule("esql", query, interval_ms=HOUR, lookback_ms=14 * 24 * HOUR), events)
+    first = alerts[0].fields
+    assert first == {"who": "ci", "current": 40, "limit": 10, "med": 2.0, "mad": 0.0, "p90": 3.4000000000000004,
+                     "hours": 7}
+    assert {a.fields["who"] for a in alerts} == {"ci"}  # SORT current DESC | LIMIT 1: the top row per run
+    wider = run_events(rule("esql", query.replace("LIMIT 1", "LIMIT 5"), interval_ms=HOUR,
+                            lookback_ms=14 * 24 * HOUR), events)
+    assert {a.fields["who"] for a in wider} == {"ci", "quiet"}  # "app" (3) stays under the floor of 10
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([], 50) is None
+
+
+def test_esql_date_bucket_and_truncate() -> None:
+    query = ("FROM logs-* | EVAL day = DATE_TRUNC(1 day, @timestamp) "
+             "| STATS n = COUNT(*) BY hour = BUCKET(@timestamp, 1 hour), day")
+    alerts = run_events(rule("esql", query, interval_ms=3 * HOUR, lookback_ms=3 * HOUR),
+                        [ev(0, T0 + 5 * MIN), ev(1, T0 + 65 * MIN), ev(2, T0 + 70 * MIN)])
+    first_run = [a for a in alerts if a.detected_at == T0 + 3 * HOUR]
+    assert sorted((a.fields["hour"] - T0, a.fields["n"]) for a in first_run) == [(0, 1), (HOUR, 2)]
+    assert all(a.fields["day"] == T0 for a in first_run)
+
+
+@pytest.mark.parametrize("query", ["FROM logs-* | DISSECT a \"%{b}\"", "FROM logs-* | EVAL x = SUBSTRING(a, 1)",
+                                   "FROM logs-* | STATS x = TOP(a, 1, \"asc\")"])
+def test_unsupported_esql_is_refused_by_name(query: str) -> None:
+    with pytest.raises(UserError, match="ES\\|QL"):
+        compile_esql(query)
+
+
+THRESHOLD = {"field": ["cloud_secrets.identity"], "value": 10,
+             "cardinality": [{"field": "cloud_secrets.secret.id", "value": 5}]}
+FAILED = 'cloud_secrets.outcome:"failure" AND event.action:("GetSecretValue" OR "SecretGet")'
+
+
+def failures(n: int, distinct: int, start: int = T0, who: str = "probe") -> list[object]:
+    return [read(i, start + i * MIN, who=who, secret=f"s{i % distinct}", **{"cloud_secrets.outcome": "failure"})
+            for i in range(n)]
+
+
+def test_threshold_with_cardinality_alerts_once_per_bucket() -> None:
+    r = rule("threshold", FAILED, language="lucene", threshold=THRESHOLD)
+    alerts = run_events(r, failures(12, 5))
+    # Later runs whose windows still hold these events do not count them again (signal history).
+    assert len(alerts) == 1
+    assert alerts[0].identity == "probe" and alerts[0].event_count == 10 and alerts[0].detected_at == T0 + 10 * MIN
+    assert run_events(r, failures(12, 4)) == []  # 4 distinct secrets: cardinality not reached
+    assert run_events(r, failures(9, 9)) == []
+
+
+def test_threshold_query_is_case_sensitive_on_keywords() -> None:
+    r = rule("threshold", FAILED, language="lucene", threshold=THRESHOLD)
+    events = failures(12, 6)
+    for e in events:
+        e.doc["event"]["action"] = "getsecretvalue"
+    assert run_events(r, events) == []
+
+
+def test_new_terms_alerts_on_combinations_unseen_in_the_history_window() -> None:
+    r = rule("new_terms", 'event.action:"GetSecretValue"', language="lucene",
+             new_terms_fields=["cloud_secrets.identity", "cloud_secrets.secret.id"], history_ms=14 * 24 * HOUR)
+    day = 24 * HOUR
+    events = [read(0, T0, secret="a"), read(1, T0 + day, secret="a"), read(2, T0 + day, secret=["a", "b"]),
+              read(3, T0 + 20 * day, secret="a"), read(4, T0 + 20 * day + 1, who="other", secret="a"),
+              read(5, T0 + 21 * day)]  # no secret id: no term, no alert
+    alerts = run_events(r, events)
+    assert [(a.events, a.fields["new_terms"]) for a in alerts] == [
+        ([0], ["app", "a"]), ([2], ["app", "b"]), ([3], ["app", "a"]), ([4], ["other", "a"])]
+
+
+def test_schedule_runs_through_idle_time_and_after_the_last_event() -> None:
+    r = rule("esql", "FROM logs-* | STATS n = COUNT(*) | WHERE n > 0", interval_ms=10 * MIN, lookback_ms=10 * MIN)
+    runner = runner_for(r)
+    for e in [ev(0, T0 + MIN), ev(1, T0 + 30 * 24 * HOUR)]:
+        runner.advance(e.ts)
+        runner.feed(e)
+    runner.finish()
+    assert [(a.detected_at, a.fields["n"]) for a in runner.alerts] == [(T0 + 10 * MIN, 1),
+                                                                      (T0 + 30 * 24 * HOUR + 10 * MIN, 1)]
+
+
+def test_prefilter_is_derived_from_the_parsed_pack() -> None:
+    runners = [runner_for(r) for r in [*package_rules(), seed_as_written()]]
+    found = needles(r.line_literals() for r in runners)
+    assert found is not None and 0 < len(found) <= 3
+    test = line_test(found)
+    assert test is not None
+    for action in ("GetSecretValue", "SecretList", "google.cloud.secretmanager.v1.SecretManagerService.ListSecrets"):
+        assert test(b'{"event":{"action":"' + action.encode() + b'"}}')
+    assert not test(b'{"event":{"action":"DescribeInstances","dataset":"aws.cloudtrail"}}')
+
+
+def test_cover_keeps_words_without_a_shared_part() -> None:
+    assert cover([b"GetSecretValue", b"ListSecrets", b"xyz"]) == [b"xyz", b"tSecret"]
+    assert needles([frozenset({"a"}), None]) is None
+
+
+def test_rules_come_from_the_package_assets_with_their_slugs() -> None:
+    rules = {r.slug: r for r in package_rules()}
+    assert {"bulk_access_sequence", "bulk_access_distinct_secrets", "enumerate_then_retrieve",
+            "failed_access_spray", "first_seen_secret_access"} <= set(rules)
+    seq = rules["bulk_access_sequence"]
+    assert (seq.type, seq.interval_ms, seq.lookback_ms) == ("eql", 10 * MIN, 70 * MIN)
+    assert rules["first_seen_secret_access"].history_ms == 14 * 24 * HOUR
+    for r in rules.values():
+        runner_for(r)  # every rule of the pack compiles
+    seed = seed_as_written()
+    assert "azure.activitylogs" in seed.query and "logs-azure.activitylogs-*" in seed.index
