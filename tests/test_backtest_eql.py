@@ -99,7 +99,8 @@ def test_maxspan_slides() -> None:
     assert backtest_sequences(SEED, burst(11, 7 * MIN)) == []
     assert backtest_sequences(SEED, burst(11, 6 * MIN)) == [list(range(10)), list(range(1, 11))]
     # A long burst: only windows of 10 consecutive events within the hour complete.
-    spaced = [*burst(10, 6 * MIN), ev(10, T0 + 54 * MIN + 30 * MIN, **{"event.action": "GetSecretValue", "user.name": "u"})]
+    late = ev(10, T0 + 84 * MIN, **{"event.action": "GetSecretValue", "user.name": "u"})
+    spaced = [*burst(10, 6 * MIN), late]
     assert backtest_sequences(SEED, spaced) == [list(range(10))]
 
 

@@ -27,8 +27,8 @@ def _register() -> None:
     from .simulate_cli import simulate
     from .wiring_cli import attach, detach, replay, status
 
-    for command in (backtest, dashboards, demo, engine, generate, pipelines, tag, simulate, rules, sigma, attach, detach,
-                    status, replay):
+    for command in (backtest, dashboards, demo, engine, generate, pipelines, tag, simulate, rules, sigma, attach,
+                    detach, status, replay):
         cli.add_command(command)
 
 
