@@ -66,7 +66,7 @@ package: bootstrap check-generated
 demo: bootstrap package
 	$(VENV)/bin/cloud-secrets demo
 
-test: bootstrap
+test: bootstrap browser
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/pytest
 
