@@ -262,3 +262,32 @@ def test_rule_query_carries_the_reference_margin() -> None:
     assert f"NOW() - {int(m.recent_to.total_seconds() // 60)} minutes" in rule.query
     assert f"FROM {baselines.DEST_PATTERN}" in rule.query
     assert rule.interval == "1h" and rule.lookback == f"{m.history.days}d"
+
+
+@pytest.mark.engine
+def test_the_rules_esql_evaluated_by_the_backtest_engine_agrees_with_the_reference(
+        tagged_history: list[dict[str, Any]]) -> None:
+    """The rule's own ES|QL text, run hourly by the backtest's ES|QL evaluator over the summary rows as the
+    documents of its index, raises exactly the alerts of the Python reference."""
+    from cloud_secrets.backtest.esql_compile import Row, compile_esql
+    from cloud_secrets.backtest.esql_values import EsDate
+    from cloud_secrets.backtest.events import Event, parse_timestamp
+
+    rule = next(r for r in rules() if r.slug == "baseline_deviation")
+    plan = compile_esql(rule.query)
+    assert plan.sources == [baselines.DEST_PATTERN]
+    rows = baselines.summary_rows(tagged_history)
+    events = [Event(i, i + 1, parse_timestamp(r["@timestamp"]), r) for i, r in enumerate(rows)]
+    hour, lookback = 3_600_000, 14 * 86_400_000
+    got = []
+    run = min(e.ts for e in events) + 300_000
+    while run <= max(e.ts for e in events) + 3 * hour + 300_000:
+        table = [Row(e.doc, {"@timestamp": EsDate(e.ts)}, [e]) for e in events if run - lookback <= e.ts <= run]
+        table = [row for row in table if all(step(row) for step in plan.stream_steps)]
+        for step in plan.table_steps:
+            table = step(table, run)
+        got += [(run, r.cols["cloud_secrets.identity"], r.cols["current_secrets"], r.cols["limit"]) for r in table]
+        run += hour
+    expected = [(int(t.timestamp() * 1000), d.identity, d.current_secrets, d.limit)
+                for t, d in baselines.judged_hours(rows)]
+    assert sorted(got) == sorted(expected) and len(expected) == 3
