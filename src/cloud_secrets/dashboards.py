@@ -360,6 +360,16 @@ def saved_object(dash: Dashboard) -> dict[str, Any]:
     }
 
 
+def dashboards_table() -> str:
+    """The package README's list of dashboards."""
+    rows = ["| dashboard | data | what it shows |", "|---|---|---|"]
+    data = {"events": "tagged events (`logs-*`)", "summary": f"`{baselines.DEST_PATTERN}`",
+            "alerts": "the rule pack's alerts"}
+    for d in dashboards():
+        rows.append(f"| {d.title} | {data[d.source]} | {', '.join(p.title for p in d.panels)} |")
+    return "\n".join(rows) + "\n"
+
+
 TAGS = [
     {"text": "Security Solution", "asset_types": ["dashboard", "security_rule"]},
     {"text": "Cloud Secrets", "asset_types": ["dashboard", "security_rule"]},

@@ -46,10 +46,11 @@ def fields_table() -> str:
 
 
 def tables(cat: Catalog) -> dict[str, str]:
+    from ..dashboards import dashboards_table
     from ..rules.generate import readme_tables
 
     return {"operations": operations_table(cat) + "\n" + writes_table(cat), "fields": fields_table(),
-            **readme_tables(cat)}
+            "dashboards": dashboards_table(), **readme_tables(cat)}
 
 
 def fill_between(text: str, tables: dict[str, str]) -> str:
