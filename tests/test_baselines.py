@@ -154,6 +154,11 @@ def test_transform_reads_every_catalog_dataset_and_declared_fields() -> None:
     assert set(body["pivot"]["group_by"]) - {"@timestamp"} == set(baselines.GROUP_BY)
     defs = load_fields()
     assert [f for f in baselines.fields_used(body) if defs.lookup(f) is None] == []
+    manifest = yaml.safe_load((TRANSFORM_DIR / "manifest.yml").read_text(encoding="utf-8"))
+    assert manifest["start"] is True  # Fleet starts it on install
+    # the rule's `FROM logs-...-*` and data views expand wildcards to visible indices only
+    assert not manifest["destination_index_template"]["settings"]["index"].get("hidden", False)
+    assert body["dest"]["index"].startswith(baselines.DEST_PATTERN.rstrip("*"))
 
 
 def test_destination_fields_are_exactly_what_the_reference_rows_hold() -> None:

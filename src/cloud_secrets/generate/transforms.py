@@ -17,8 +17,8 @@ def manifest() -> dict:
     return {
         "start": True,
         "destination_index_template": {
-            "settings": {"index": {"codec": "best_compression", "refresh_interval": "30s", "number_of_shards": 1,
-                                   "hidden": True}},
+            # not hidden: ES|QL's FROM and Kibana data views expand wildcards to visible indices only
+            "settings": {"index": {"codec": "best_compression", "refresh_interval": "30s", "number_of_shards": 1}},
             "mappings": {"dynamic": False, "date_detection": False},
         },
     }
