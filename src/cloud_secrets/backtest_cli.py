@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -12,16 +13,16 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from .backtest import assess, markdown, package_rules, read_labels, run_file, seed_as_written, select
+from .backtest import Alert, Rule, assess, markdown, package_rules, read_labels, run_file, seed_as_written, select
 from .backtest.durations import duration_ms
 from .backtest.events import iso
 from .backtest.quality import Quality
 from .backtest.run import Result
 
 
-def _progress_run(path: str, rules: list, show: bool) -> Result:  # type: ignore[type-arg]
+def _progress_run(path: str, rules: list[Rule], show: bool, on_alert: Callable[[Alert], None] | None) -> Result:
     if not show:
-        return run_file(path, rules)
+        return run_file(path, rules, on_alert=on_alert)
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     total = os.path.getsize(path) if os.path.isfile(path) else None
@@ -29,7 +30,7 @@ def _progress_run(path: str, rules: list, show: bool) -> Result:  # type: ignore
                TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("backtest", total=total)
-        return run_file(path, rules, lambda done: bar.update(task, completed=done))
+        return run_file(path, rules, lambda done: bar.update(task, completed=done), on_alert)
 
 
 def quality_table(q: Quality) -> Table:
@@ -92,15 +93,23 @@ def backtest(file: str, as_json: bool, labels: Path | None, report: Path | None,
     if seed:
         rules.append(seed_as_written())
     duration_ms(warmup, "--warmup")
-    show = not quiet and sys.stderr.isatty() and not as_json
-    result = _progress_run(path, rules, show)
+    show = not quiet and sys.stderr.isatty()
+    out = sys.stdout.buffer
+    # JSON alone streams alerts as they are raised (bounded memory on any input); anything that needs all
+    # alerts (labels, report, the table) collects them and sorts them by start.
+    streaming = as_json and labels is None and report is None
+
+    def emit(alert: Alert) -> None:
+        out.write(orjson.dumps(alert.to_json()) + b"\n")
+
+    result = _progress_run(path, rules, show, emit if streaming else None)
     quality = lab = None
     if labels is not None:
         quality, lab = backtest_quality(result, labels, warmup)
     if as_json:
-        out = sys.stdout.buffer
-        for a in result.alerts:
-            out.write(orjson.dumps(a.to_json()) + b"\n")
+        if not streaming:
+            for a in result.alerts:
+                emit(a)
         out.flush()
     elif as_markdown:
         if quality is None:

@@ -22,47 +22,46 @@ def values_of(doc: Any, path: str) -> list[Any]:
 
 
 def compile_getter(path: str) -> Getter:
-    """A function doc -> None (missing), a scalar (one value) or a list (several values)."""
+    """A function doc -> None (missing), a scalar (one value) or a list (several values).
+
+    Fast paths walk nested objects; the general walk (arrays of objects on the way, keys spelled with
+    dots at any level) runs only when the nested walk meets an array of objects or a dotted key.
+    """
     parts = tuple(path.split("."))
-    if len(parts) == 1:
-        key = parts[0]
+    slow = _slow
 
-        def get_one(doc: Any) -> Any:
-            return _normalise(doc.get(key)) if type(doc) is dict else None
+    def get(doc: Any) -> Any:
+        cur = doc
+        for part in parts:
+            if type(cur) is not dict:
+                return slow(doc, parts) if type(cur) is list else None
+            nxt = cur.get(part)
+            if nxt is None:
+                return slow(doc, parts) if _has_dotted_key(cur) else None
+            cur = nxt
+        if type(cur) is list:
+            return _normalise(cur) if not any(type(x) is dict for x in cur) else None
+        return None if type(cur) is dict else cur
 
-        return get_one
     if len(parts) == 2:
         first, second = parts
 
         def get_two(doc: Any) -> Any:
-            if type(doc) is not dict:
-                return None
             inner = doc.get(first)
             if type(inner) is dict:
                 value = inner.get(second)
-                if value is not None and type(value) is not list:
-                    return value
-            return _slow(doc, parts)
+                if value is not None:
+                    if type(value) is list:
+                        return _normalise(value) if not any(type(x) is dict for x in value) else None
+                    return None if type(value) is dict else value
+            return get(doc)
 
         return get_two
-    first, second, third = parts[0], parts[1], parts[2:]
+    return get
 
-    def get_deep(doc: Any) -> Any:
-        if type(doc) is not dict:
-            return None
-        cur = doc.get(first)
-        if type(cur) is dict:
-            cur = cur.get(second)
-            for part in third:
-                if type(cur) is not dict:
-                    break
-                cur = cur.get(part)
-            else:
-                if cur is not None and type(cur) is not list and type(cur) is not dict:
-                    return cur
-        return _slow(doc, parts)
 
-    return get_deep
+def _has_dotted_key(obj: dict[str, Any]) -> bool:
+    return any("." in k for k in obj)
 
 
 def _normalise(value: Any) -> Any:

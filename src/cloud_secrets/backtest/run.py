@@ -45,7 +45,10 @@ def _index_name(doc: dict[str, Any]) -> str:
     return f"{ds.get('type', 'logs')}-{ds.get('dataset', 'generic')}-{ds.get('namespace', 'default')}"
 
 
-def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Progress | None = None) -> Result:
+def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Progress | None = None,
+              on_alert: Callable[[Alert], None] | None = None) -> Result:
+    """Alerts are collected in the Result, sorted by start; or, with `on_alert`, handed over as they are raised
+    and not kept (memory then stays bounded however many alerts a long input raises)."""
     runners = [runner_for(r) for r in rules]
     test = line_test(needles(r.line_literals() for r in runners))
     routes: dict[str, list[Runner]] = {}
@@ -98,8 +101,12 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
             seen_runner.add(id(runner))
             runner.advance(ts)
             runner.feed(ev)
+            if on_alert is not None and runner.alerts:
+                _hand_over(runner, on_alert)
     for runner in runners:
         runner.finish()
+        if on_alert is not None:
+            _hand_over(runner, on_alert)
     if progress is not None:
         progress(read)
     alerts = [a for r in runners for a in r.alerts]
@@ -109,10 +116,18 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
     return Result(alerts, documents, parsed, first_ts, last_ts, rules, skipped)
 
 
-def run_file(path: str, rules: list[Rule], progress: Progress | None = None) -> Result:
+def _hand_over(runner: Runner, on_alert: Callable[[Alert], None]) -> None:
+    for alert in runner.alerts:
+        on_alert(alert)
+    runner.alerts.clear()
+
+
+def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
+             on_alert: Callable[[Alert], None] | None = None) -> Result:
     try:
         handle: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror}") from None
     with handle:
-        return run_lines(handle, os.path.basename(path) if path != "/dev/stdin" else "<stdin>", rules, progress)
+        name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
+        return run_lines(handle, name, rules, progress, on_alert)
