@@ -281,7 +281,8 @@ def lens_state(dash: Dashboard, panel: Panel) -> tuple[str, dict[str, Any], list
         }
         layers[ref] = _layer(lines)
         vis["layers"].append({"layerId": ref, "layerType": "referenceLine", "accessors": list(lines),
-                              "yConfig": [{"forAccessor": c, "axisMode": "left", "lineStyle": "dashed"}
+                              "yConfig": [{"forAccessor": c, "axisMode": "left", "lineStyle": "dashed",
+                                           "fill": "none", "textVisibility": True}
                                           for c in lines]})
         ids.append(ref)
     return "lnsXY", {"visualization": vis, "layers": layers}, ids
