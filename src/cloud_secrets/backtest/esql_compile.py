@@ -5,6 +5,9 @@ Elasticsearch's ES|QL grammar). The leading WHERE and EVAL commands that do not 
 event as it streams in (`stream_steps`); everything from the first STATS (or the first use of NOW())
 runs at each scheduled rule execution over the rows of that execution's time window (`table_steps`).
 
+Rows kept for later runs hold only the columns the query names (`EsqlPlan.materialise`), so KEEP with
+a wildcard sees computed columns and those, not every field of the document.
+
 Supported: FROM (index patterns; METADATA ignored), WHERE, EVAL, STATS ... BY (COUNT, COUNT_DISTINCT,
 SUM, AVG, MIN, MAX, VALUES, MEDIAN, MEDIAN_ABSOLUTE_DEVIATION, PERCENTILE; `agg WHERE cond`; BY on fields,
 BUCKET or DATE_TRUNC), SORT (ASC/DESC, NULLS FIRST/LAST), LIMIT, KEEP, DROP; expressions with AND, OR,
@@ -56,6 +59,19 @@ class EsqlPlan:
     aggregating: bool
     literals: c.Literals
     commands: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # every name the query reads or writes
+
+    def materialise(self, row: Row) -> None:
+        """Copy the fields the per-run steps may read into the row and let go of the document: each run
+        then reads plain columns, and a buffered row costs a few values, not a whole document."""
+        cols, doc = row.cols, row.doc
+        for name, get in self._getters:
+            if name not in cols:
+                cols[name] = get(doc)
+        row.doc = None
+
+    def __post_init__(self) -> None:
+        self._getters = [(n, compile_getter(n)) for n in self.columns]
 
 
 def _text(ctx: ParserRuleContext) -> str:
@@ -69,6 +85,14 @@ def _string(token_text: str) -> str:
         return token_text[3:-3]
     body = token_text[1:-1]
     return body.encode("latin-1", "backslashreplace").decode("unicode_escape") if "\\" in body else body
+
+
+def _constant(value: Any) -> Expr:
+    def const(r: Row, now: int) -> Any:
+        return value
+
+    const.constant = value  # type: ignore[attr-defined]
+    return const
 
 
 class _Compiler:
@@ -132,6 +156,19 @@ class _Compiler:
         items = [self.expr(x) for x in node.valueExpression()]
         probe, options = items[0], items[1:]
         negated = node.NOT() is not None
+        if all(hasattr(o, "constant") for o in options):  # the usual case: a list of literals
+            consts = [o.constant for o in options]  # type: ignore[attr-defined]
+            strings = frozenset(x for x in consts if isinstance(x, str))
+            others = [x for x in consts if not isinstance(x, str)]
+
+            def member_of_literals(r: Row, now: int) -> Any:
+                x = v.scalar(probe(r, now))
+                if x is None:
+                    return None
+                found = x in strings if isinstance(x, str) else any(v.compare("==", x, o) for o in others)
+                return (not found) if negated else found
+
+            return member_of_literals
 
         def member(r: Row, now: int) -> Any:
             x = v.scalar(probe(r, now))
@@ -173,23 +210,19 @@ class _Compiler:
         return read
 
     def _StringLiteralContext(self, node: Any) -> Expr:
-        value = _string(node.getText())
-        return lambda r, now: value
+        return _constant(_string(node.getText()))
 
     def _IntegerLiteralContext(self, node: Any) -> Expr:
-        value = int(node.getText())
-        return lambda r, now: value
+        return _constant(int(node.getText()))
 
     def _DecimalLiteralContext(self, node: Any) -> Expr:
-        value = float(node.getText())
-        return lambda r, now: value
+        return _constant(float(node.getText()))
 
     def _NullLiteralContext(self, node: Any) -> Expr:
-        return lambda r, now: None
+        return _constant(None)
 
     def _BooleanLiteralContext(self, node: Any) -> Expr:
-        value = node.getText().lower() == "true"
-        return lambda r, now: value
+        return _constant(node.getText().lower() == "true")
 
     def _QualifiedIntegerLiteralContext(self, node: Any) -> Expr:
         value = v.span(int(node.integerValue().getText()), node.UNQUOTED_IDENTIFIER().getText())
@@ -472,4 +505,15 @@ def compile_esql(query: str) -> EsqlPlan:
             table_steps.append(_keep(comp, cmd, drop=kind == "DROP"))
         else:
             raise UserError(f"ES|QL: command {kind} is not supported by the backtest")
-    return EsqlPlan(sources, stream_steps, table_steps, aggregating, c.literals_all(literal_parts), names)
+    columns = sorted({n.getText().replace("`", "") for n in _nodes(tree) if isinstance(n, P.QualifiedNameContext)}
+                     | {p for cmd in commands if isinstance(cmd, P.KeepCommandContext) for p in _patterns(cmd)
+                        if not any(ch in p for ch in "*?")})
+    return EsqlPlan(sources, stream_steps, table_steps, aggregating, c.literals_all(literal_parts), names, columns)
+
+
+def _nodes(node: Any) -> list[Any]:
+    out = [node]
+    for ch in node.children or []:
+        if not isinstance(ch, TerminalNode):
+            out.extend(_nodes(ch))
+    return out

@@ -40,7 +40,7 @@ def compile_getter(path: str) -> Getter:
                 return slow(doc, parts) if _has_dotted_key(cur) else None
             cur = nxt
         if type(cur) is list:
-            return _normalise(cur) if not any(type(x) is dict for x in cur) else None
+            return _scalars(cur)
         return None if type(cur) is dict else cur
 
     if len(parts) == 2:
@@ -52,12 +52,28 @@ def compile_getter(path: str) -> Getter:
                 value = inner.get(second)
                 if value is not None:
                     if type(value) is list:
-                        return _normalise(value) if not any(type(x) is dict for x in value) else None
+                        return _scalars(value)
                     return None if type(value) is dict else value
             return get(doc)
 
         return get_two
     return get
+
+
+def _scalars(values: list[Any]) -> Any:
+    """A list value: None if empty or holding objects, the value if only one, else the flat list."""
+    if len(values) == 1:
+        only = values[0]
+        kind = type(only)
+        if kind is not list and kind is not dict:
+            return only
+    for x in values:
+        kind = type(x)
+        if kind is dict:
+            return None
+        if kind is list:
+            return _normalise(values)
+    return values if values else None
 
 
 def _has_dotted_key(obj: dict[str, Any]) -> bool:

@@ -142,6 +142,7 @@ class EsqlRunner(ScheduledRunner):
         for step in self.plan.stream_steps:
             if not step(row):
                 return
+        self.plan.materialise(row)
         self.buffer.append((ev.ts, row))
 
     def _run(self, run: int) -> None:
