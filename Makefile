@@ -73,16 +73,17 @@ test: bootstrap browser
 bench: bootstrap
 	$(PY) -m cloud_secrets.bench
 
-# The README's picture: 14 simulated days with every attack, tagged on the embedded node, rendered as the
-# dashboards show them (docs/img/overview.png, identity.png, alerts.png and previews.html).
+# The README's picture: 14 simulated days with every attack, tagged on the embedded node, backtested, rendered
+# as the dashboards show them (docs/img/overview.png, identity.png, alerts.png and previews.html).
 PREVIEW := $(CURDIR)/.work/preview
 dashboards-preview: bootstrap
 	mkdir -p $(PREVIEW)
 	$(VENV)/bin/cloud-secrets simulate --scenario all --days 14 --identities 60 --seed 1 \
 		--out $(PREVIEW)/docs.ndjson --labels $(PREVIEW)/labels.ndjson
 	$(VENV)/bin/cloud-secrets tag $(PREVIEW)/docs.ndjson > $(PREVIEW)/tagged.ndjson
+	$(VENV)/bin/cloud-secrets backtest --json --quiet $(PREVIEW)/tagged.ndjson > $(PREVIEW)/alerts.ndjson
 	$(VENV)/bin/cloud-secrets dashboards preview --out $(PREVIEW)/img --labels $(PREVIEW)/labels.ndjson \
-		$(PREVIEW)/tagged.ndjson
+		--alerts $(PREVIEW)/alerts.ndjson $(PREVIEW)/tagged.ndjson
 	mkdir -p docs/img && cp $(PREVIEW)/img/overview.png docs/img/overview.png
 
 # Fleet: point Kibana at it with `xpack.fleet.registryUrl: "http://<this host>:8080"` (listen on an address
