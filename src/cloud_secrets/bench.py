@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from .backtest.benchmark import bench_backtest
 from .ingest import bulk_index, install_pipelines
 from .node import connect
 from .package_assets import default_pipeline
@@ -163,6 +164,7 @@ def main() -> None:
     with connect() as es:
         figures = bench_pipeline_overhead(es, console)
         figures.update(bench_share_of_integration(es, console))
+        figures.update(bench_backtest(es, console))
     for name, value in figures.items():
         print(f"{name}: {value:.1f}", flush=True)
 
