@@ -6,17 +6,19 @@ How a rule's scheduled runs are mapped onto a file (docs/backtest.md, "Kibana's 
   Scheduled runners (ES|QL, threshold) execute at every multiple of the interval (epoch-aligned) from the
   rule's first document on, and after the last document as long as a run's window still covers it, each
   over the documents of its window, with NOW() = the run time.
-- EQL: each run returns the window's sequences and Kibana derives an alert's id from the ids of its events,
-  so a sequence found again by the next, overlapping run is the same alert
-  (x-pack/solutions/security/plugins/security_solution/server/lib/detection_engine/rule_types/eql/).
+- EQL: each run returns the window's sequences; Kibana makes one building-block alert per event and a
+  shell alert per sequence, with ids derived from the sequence's events ("the ID of each building block
+  alert depends on all of the other building blocks", elastic/kibana x-pack/solutions/security/plugins/
+  security_solution/server/lib/detection_engine/rule_types/eql/build_alert_group_from_sequence.ts), so a
+  sequence found again by the next, overlapping run is the same alert.
   The backtest runs one continuous sequence matcher (sequences.py) and reports every sequence once. For
   rules whose lookback covers maxspan + interval (both EQL rules of the pack) every sequence fits inside
   some run's window, so the union of the runs' alerts is the continuous matcher's output.
 - ES|QL with STATS: every run returns its rows and every row becomes an alert; Kibana does not
   deduplicate aggregating queries across runs ("Rules that use aggregating queries might create duplicate
   alerts ... when events that occur in the additional look-back time are aggregated both in the current
-  and previous rule execution", https://www.elastic.co/guide/en/security/current/rules-ui-create.html
-  #create-esql-rule). So the backtest reports each run's rows, and a harvest seen by several runs raises
+  and previous rule execution", https://www.elastic.co/guide/en/security/current/rules-ui-create.html).
+  So the backtest reports each run's rows, and a harvest seen by several runs raises
   several alerts, as in Kibana. ES|QL without STATS: one alert per event, once.
 - Threshold: each run buckets its window's events by the threshold fields and alerts on buckets at or over
   the threshold (and cardinality). Kibana remembers each bucket's last alert (threshold signal history) and
