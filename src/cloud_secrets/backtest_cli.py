@@ -60,7 +60,7 @@ def alerts_table(result: Result, limit: int = 40) -> Table:
 def backtest_quality(result: Result, labels: Path, warmup: str) -> tuple[Quality, object]:
     wanted = {i for a in result.alerts for i in a.events}
     lab = read_labels(labels, wanted)
-    return assess(result.alerts, lab, [r.slug for r in result.rules], duration_ms(warmup, "--warmup")), lab
+    return assess(result.alerts, lab, result.judged_rules(), duration_ms(warmup, "--warmup")), lab
 
 
 @click.command()

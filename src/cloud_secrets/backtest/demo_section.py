@@ -31,7 +31,7 @@ def backtest_demo(es: Any, console: Console, directory: Path = BUILD) -> tuple[Q
     rules = [*package_rules(), seed_as_written()]
     result = run_file(str(sample.tagged), rules)
     labels = read_labels(sample.labels, {i for a in result.alerts for i in a.events})
-    quality = assess(result.alerts, labels, [r.slug for r in rules])
+    quality = assess(result.alerts, labels, result.judged_rules())
     console.print(f"{result.documents:,} tagged documents, {len(result.alerts):,} alerts "
                   f"({time.perf_counter() - began:.0f} s)")
     console.print(quality_table(quality))

@@ -8,6 +8,7 @@ dotted key (`{"a.b": 1}`); both spellings are read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 Getter = Callable[[Any], Any]
@@ -15,7 +16,7 @@ Getter = Callable[[Any], Any]
 
 def values_of(doc: Any, path: str) -> list[Any]:
     """Every non-null value of `path` in `doc` (arrays flattened)."""
-    value = compile_getter(path)(doc)
+    value = _cached_getter(path)(doc)
     if value is None:
         return []
     return value if type(value) is list else [value]
@@ -74,6 +75,11 @@ def _scalars(values: list[Any]) -> Any:
         if kind is list:
             return _normalise(values)
     return values if values else None
+
+
+@lru_cache(maxsize=256)
+def _cached_getter(path: str) -> Getter:
+    return compile_getter(path)
 
 
 def _has_dotted_key(obj: dict[str, Any]) -> bool:

@@ -37,6 +37,10 @@ class Result:
     rules: list[Rule] = field(default_factory=list)
     skipped_rules: dict[str, str] = field(default_factory=dict)  # slug -> why it saw no documents
 
+    def judged_rules(self) -> list[str]:
+        """The rules that saw documents (a rule over another index has nothing to be judged on)."""
+        return [r.slug for r in self.rules if r.slug not in self.skipped_rules]
+
 
 def _index_name(doc: dict[str, Any]) -> str:
     ds = doc.get("data_stream")
