@@ -115,28 +115,18 @@ class _Compiler:
 
     def _LogicalBinaryContext(self, node: Any) -> Expr:
         a, b = self.expr(node.children[0]), self.expr(node.children[2])
-        if node.AND() is not None:
-            def conj(r: Row, now: int) -> Any:
-                x = a(r, now)
-                if x is False:
-                    return False
-                y = b(r, now)
-                if y is False:
-                    return False
-                return None if x is None or y is None else True
+        decisive = node.AND() is None  # three-valued logic: False decides an AND, True decides an OR
 
-            return conj
-
-        def disj(r: Row, now: int) -> Any:
+        def logic(r: Row, now: int) -> Any:
             x = a(r, now)
-            if x is True:
-                return True
+            if x is decisive:
+                return decisive
             y = b(r, now)
-            if y is True:
-                return True
-            return None if x is None or y is None else False
+            if y is decisive:
+                return decisive
+            return None if x is None or y is None else not decisive
 
-        return disj
+        return logic
 
     def _LogicalNotContext(self, node: Any) -> Expr:
         a = self.expr(node.booleanExpression())

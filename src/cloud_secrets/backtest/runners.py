@@ -159,10 +159,7 @@ class EsqlRunner(ScheduledRunner):
                 if not events:
                     continue
                 self.reported.update((e.index, e.ts) for e in events)
-            cols = row.cols
-            self.alerts.append(alert_from_events(
-                self.rule.slug, events, identity=cols.get("cloud_secrets.identity", cols.get("user.name")),
-                source_ip=cols.get("source.ip"), detected_at=run, fields=dict(cols)))
+            self.alerts.append(_alert(self.rule.slug, events, dict(row.cols), run))
         if self.reported:
             self.reported = {i: ts for i, ts in self.reported.items() if ts >= horizon}
 
@@ -184,12 +181,9 @@ class ThresholdRunner(ScheduledRunner):
     def feed(self, ev: Event) -> None:
         if not self.predicate(ev.doc):
             return
-        values = []
-        for get in self.getters:
-            v = get(ev.doc)
-            if v is None:
-                return  # a terms aggregation has no bucket for a missing value
-            values.append(v if type(v) is list else [v])
+        values = _value_lists(self.getters, ev.doc)
+        if values is None:
+            return  # a terms aggregation has no bucket for a missing value
         for bucket in itertools.product(*values):
             self.buffer.append((ev.ts, (bucket, ev)))
 
@@ -212,10 +206,7 @@ class ThresholdRunner(ScheduledRunner):
             if not distinct_ok:
                 continue
             self.last_alert[bucket] = events[-1].ts
-            fields = dict(zip(self.fields, bucket, strict=True))
-            self.alerts.append(alert_from_events(
-                self.rule.slug, events, identity=fields.get("cloud_secrets.identity", fields.get("user.name")),
-                source_ip=fields.get("source.ip"), detected_at=run, fields=fields))
+            self.alerts.append(_alert(self.rule.slug, events, dict(zip(self.fields, bucket, strict=True)), run))
         horizon = run - self.rule.lookback_ms
         if len(self.last_alert) > 1024:
             self.last_alert = {b: ts for b, ts in self.last_alert.items() if ts >= horizon}
@@ -233,12 +224,9 @@ class NewTermsRunner(Runner):
     def feed(self, ev: Event) -> None:
         if not self.predicate(ev.doc):
             return
-        values = []
-        for get in self.getters:
-            v = get(ev.doc)
-            if v is None:
-                return
-            values.append(v if type(v) is list else [v])
+        values = _value_lists(self.getters, ev.doc)
+        if values is None:
+            return
         history = self.rule.history_ms
         if ev.ts >= self.next_purge:  # forget terms older than the history window: they are new again
             self.last_seen = {k: ts for k, ts in self.last_seen.items() if ev.ts - ts <= history}
@@ -247,10 +235,26 @@ class NewTermsRunner(Runner):
             last = self.last_seen.get(combo)
             self.last_seen[combo] = ev.ts
             if last is None or ev.ts - last > history:
-                fields = dict(zip(self.rule.new_terms_fields, combo, strict=True))
-                self.alerts.append(alert_from_events(
-                    self.rule.slug, [ev], identity=fields.get("cloud_secrets.identity", fields.get("user.name")),
-                    detected_at=None, fields={"new_terms": list(combo)}))
+                alert = _alert(self.rule.slug, [ev], dict(zip(self.rule.new_terms_fields, combo, strict=True)), None)
+                alert.fields = {"new_terms": list(combo)}
+                self.alerts.append(alert)
+
+
+def _value_lists(getters: list[Any], doc: dict[str, Any]) -> list[list[Any]] | None:
+    """Each field's values (a list even for one value), or None when a field is missing."""
+    out = []
+    for get in getters:
+        v = get(doc)
+        if v is None:
+            return None
+        out.append(v if type(v) is list else [v])
+    return out
+
+
+def _alert(slug: str, events: list[Event], fields: dict[str, Any], run: int | None) -> Alert:
+    """An alert whose identity and address come from the result's fields when it has them."""
+    return alert_from_events(slug, events, identity=fields.get("cloud_secrets.identity", fields.get("user.name")),
+                             source_ip=fields.get("source.ip"), detected_at=run, fields=fields)
 
 
 RUNNERS: dict[str, type[Runner]] = {
