@@ -12,7 +12,7 @@ import pytest
 from backtest_helpers import MIN, T0, ev, rule, run_events
 from cloud_secrets.backtest.eql_compile import compile_eql
 from cloud_secrets.backtest.events import Event
-from cloud_secrets.backtest.sequences import SequenceMatcher
+from cloud_secrets.backtest.sequences import RunMatcher, SequenceMatcher
 from cloud_secrets.errors import UserError
 
 
@@ -174,3 +174,20 @@ def test_eql_rule_runner_reports_each_sequence_once_with_its_events() -> None:
 def test_unsupported_eql_is_refused_by_name(query: str) -> None:
     with pytest.raises(UserError, match="EQL"):
         compile_eql(query)
+
+
+@pytest.mark.parametrize("maxspan", ["", " with maxspan=5m", " with maxspan=20m"])
+@pytest.mark.parametrize("runs", [2, 3, 10])
+def test_run_matcher_equals_the_state_machine(maxspan: str, runs: int) -> None:
+    query = f'sequence by user.name{maxspan} [any where event.action in ("list", "read")] with runs={runs}'
+    spec = compile_eql(query)
+    assert RunMatcher.applies(spec)
+    for seed in range(6):
+        events = random_stream(seed, 400)
+        fast: list[list[int]] = []
+        matcher = RunMatcher(spec, lambda evs, key, out=fast: out.append([e.index for e in evs]))
+        for e in events:
+            matcher.feed(e)
+        assert fast == backtest_sequences(query, events)
+        assert fast or runs == 10
+    assert not RunMatcher.applies(compile_eql(QUERIES[1]))

@@ -49,7 +49,7 @@ from .events import Event
 from .fieldpath import compile_getter
 from .lucene_compile import compile_lucene
 from .rulepack import Rule
-from .sequences import SequenceMatcher
+from .sequences import matcher_for
 
 
 class Runner:
@@ -84,7 +84,7 @@ class EqlRunner(Runner):
         super().__init__(rule)
         spec = compile_eql(rule.query)
         self.literals = spec.literals
-        self.matcher = SequenceMatcher(spec, self._matched)
+        self.matcher = matcher_for(spec, self._matched)
 
     def _matched(self, events: list[Any], key: tuple[Any, ...]) -> None:
         self.alerts.append(alert_from_events(self.rule.slug, events))
