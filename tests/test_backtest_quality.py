@@ -9,7 +9,7 @@ from backtest_helpers import MIN, T0
 from cloud_secrets.backtest.alerts import Alert
 from cloud_secrets.backtest.events import iso
 from cloud_secrets.backtest.fieldpath import compile_getter
-from cloud_secrets.backtest.quality import DAY_MS, assess, markdown, read_labels
+from cloud_secrets.backtest.quality import DAY_MS, assess, markdown, read_labels, with_pack_total
 from cloud_secrets.backtest.report import Report
 
 DAY = DAY_MS
@@ -46,6 +46,9 @@ def test_recall_false_alerts_per_day_after_warmup_and_markdown(tmp_path: Path) -
     table = markdown(q)
     assert table.splitlines()[0] == "| scenario | `a` | `b` | `c` |"
     assert "| stratus | ✓ | ✗ | ✗ |" in table and "| **false alerts / day** | 1.0 | 0.0 | 0.0 |" in table
+    total = with_pack_total(q, leave_out=("c",))
+    assert [r.rule for r in total.rules] == ["a", "b", "whole pack", "c"]
+    assert total.rules[2].detected == {"stratus", "low_and_slow"} and total.rules[2].false_alerts == 2
 
 
 def test_report_sections_can_be_added_by_other_modules(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from rich.table import Table
 from .backtest import Alert, Rule, assess, markdown, package_rules, read_labels, run_file, seed_as_written, select
 from .backtest.durations import duration_ms
 from .backtest.events import iso
-from .backtest.quality import Quality
+from .backtest.quality import Quality, with_pack_total
 from .backtest.run import Result
 
 
@@ -60,7 +60,8 @@ def alerts_table(result: Result, limit: int = 40) -> Table:
 def backtest_quality(result: Result, labels: Path, warmup: str) -> tuple[Quality, object]:
     wanted = {i for a in result.alerts for i in a.events}
     lab = read_labels(labels, wanted)
-    return assess(result.alerts, lab, result.judged_rules(), duration_ms(warmup, "--warmup")), lab
+    quality = assess(result.alerts, lab, result.judged_rules(), duration_ms(warmup, "--warmup"))
+    return with_pack_total(quality), lab
 
 
 @click.command()

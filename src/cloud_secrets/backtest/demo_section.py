@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ..paths import ROOT
 from .plots import build_report
-from .quality import Quality, assess, markdown, read_labels
+from .quality import Quality, assess, markdown, read_labels, with_pack_total
 from .rulepack import package_rules, seed_as_written
 from .run import run_file
 from .sample import tagged_sample
@@ -31,7 +31,7 @@ def backtest_demo(es: Any, console: Console, directory: Path = BUILD) -> tuple[Q
     rules = [*package_rules(), seed_as_written()]
     result = run_file(str(sample.tagged), rules)
     labels = read_labels(sample.labels, {i for a in result.alerts for i in a.events})
-    quality = assess(result.alerts, labels, result.judged_rules())
+    quality = with_pack_total(assess(result.alerts, labels, result.judged_rules()))
     console.print(f"{result.documents:,} tagged documents, {len(result.alerts):,} alerts "
                   f"({time.perf_counter() - began:.0f} s)")
     console.print(quality_table(quality))

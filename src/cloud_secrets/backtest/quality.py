@@ -125,6 +125,21 @@ def assess(alerts: list[Alert], labels: Labels, rules: list[str], warmup_ms: int
                    (labels.last_ts - labels.first_ts) / DAY_MS, warmup_ms / DAY_MS)
 
 
+def with_pack_total(q: Quality, name: str = "whole pack", leave_out: tuple[str, ...] = ("seed_as_written",)
+                    ) -> Quality:
+    """Add a column for the rule pack as a whole: a scenario is caught when any of its rules caught it."""
+    members = [r for r in q.rules if r.rule not in leave_out]
+    if len(members) < 2:
+        return q
+    detected = set().union(*(r.detected for r in members))
+    total = RuleQuality(
+        name, sum(r.alerts for r in members), detected, sum(r.false_alerts for r in members),
+        sum(r.false_per_day for r in members), set().union(*(r.benign_identities_alerted for r in members)),
+        [s for s in q.scenarios if s not in detected])
+    rules = [*members, total, *(r for r in q.rules if r.rule in leave_out)]
+    return Quality(rules, q.scenarios, q.benign_identities, q.days, q.warmup_days)
+
+
 def markdown(q: Quality) -> str:
     """Which rule caught which scenario, and false alerts per benign day, as a Markdown table."""
     head = "| scenario | " + " | ".join(f"`{r.rule}`" for r in q.rules) + " |"
