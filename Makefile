@@ -51,8 +51,10 @@ browser: /usr/bin/chromium
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-generate: venv
+# elastic-package renders package/docs/README.md from package/_dev/build/docs/ (its check fails on a stale one).
+generate: venv tools
 	$(VENV)/bin/cloud-secrets generate
+	cd package && $(TOOLS)/bin/elastic-package build
 
 check-generated: venv
 	$(VENV)/bin/cloud-secrets generate --check

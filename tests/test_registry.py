@@ -37,12 +37,12 @@ def test_search_lists_our_package_as_fleet_asks(served) -> None:
     url, _ = served
     info = package_info()
     for params in ({"package": info.name}, {"package": info.name, "prerelease": "true"},
-                   {"package": info.name, "prerelease": "true", "kibana.version": "8.15.0"}):
+                   {"package": info.name, "prerelease": "true", "kibana.version": "8.18.0"}):
         found = _get(f"{url}/search", **params)
         assert [(p["name"], p["version"]) for p in found] == [(info.name, info.version)], params
         assert found[0]["download"] == f"/epr/{info.name}/{info.name}-{info.version}.zip"
-    # the manifest asks for Kibana ^8.15.0: older Fleets do not see it
-    assert _get(f"{url}/search", package=info.name, prerelease="true", **{"kibana.version": "8.14.0"}) == []
+    # the manifest asks for Kibana ^8.18.0: older Fleets do not see it
+    assert _get(f"{url}/search", package=info.name, prerelease="true", **{"kibana.version": "8.17.0"}) == []
 
 
 def test_package_endpoint_lists_every_asset_of_the_zip(served) -> None:

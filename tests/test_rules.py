@@ -184,6 +184,8 @@ def _edit(path: Path, key: str, value: object) -> None:
     ("risk_score", 90, "outside the medium band"),
     ("rule_id", "not-a-uuid", "rule_id"),
     ("type", "query", "type"),
+    ("suppression", {"group_by": ["cloud_secrets.identity"], "duration": "1h"}, "threshold fields"),
+    ("suppression", {"duration": "1d"}, "seconds, minutes or hours"),
 ])
 def test_a_broken_rule_fails_with_file_line_and_field(tmp_path: Path, key: str, value: object, message: str) -> None:
     directory = _copy_rules(tmp_path)

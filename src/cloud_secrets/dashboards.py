@@ -37,7 +37,7 @@ ALERT_FIELDS = {
 }
 ALERTS_INDEX = ".alerts-security.alerts-*"
 EVENTS_DATA_VIEW = "logs-*"  # the data view Fleet creates for logs data streams (id and title `logs-*`)
-# Saved-object versions of the Kibana 8.x dashboards the package targets (manifest: ^8.15.0 || ^9.0.0).
+# Saved-object versions of the Kibana 8.x dashboards the package targets (manifest: ^8.18.0 || ^9.0.0).
 CORE_MIGRATION_VERSION = "8.8.0"
 TYPE_MIGRATION_VERSION = "10.2.0"
 NAMESPACE = uuid.UUID("6f1f6c52-3b2a-4d8e-9a51-2f3c4b5d6e7f")  # stable ids for panels, layers, columns

@@ -12,7 +12,15 @@ RULES_MD = "docs/generated/rules.md"
 
 
 def key_settings(rule: Rule) -> str:
-    """The numbers a reader tunes: window, threshold, history."""
+    """The numbers a reader tunes: window, threshold, history, suppression."""
+    settings = _detection_settings(rule)
+    if rule.suppression:
+        by = f" per `{', '.join(rule.suppression.group_by)}`" if rule.suppression.group_by else ""
+        settings += f"; one alert{by} per {rule.suppression.duration}"
+    return settings
+
+
+def _detection_settings(rule: Rule) -> str:
     if rule.threshold:
         t = rule.threshold
         card = f", >= {t.cardinality_value} distinct `{t.cardinality_field}`" if t.cardinality_field else ""

@@ -105,6 +105,14 @@ def attributes(rule: Rule, cat: Catalog, defs: FieldDefs) -> dict[str, Any]:
             threshold["cardinality"] = [{"field": rule.threshold.cardinality_field,
                                          "value": rule.threshold.cardinality_value}]
         attrs["threshold"] = threshold
+    if rule.suppression:
+        amount, unit = int(rule.suppression.duration[:-1]), rule.suppression.duration[-1]
+        duration = {"value": amount, "unit": unit}
+        if rule.threshold:  # suppressed by the threshold's own fields
+            attrs["alert_suppression"] = {"duration": duration}
+        else:
+            attrs["alert_suppression"] = {"group_by": list(rule.suppression.group_by), "duration": duration,
+                                          "missing_fields_strategy": "doNotSuppress"}
     if rule.new_terms:
         attrs["new_terms_fields"] = list(rule.new_terms.fields)
         attrs["history_window_start"] = f"now-{rule.new_terms.history_window}"

@@ -14,7 +14,7 @@ from ..errors import UserError
 from ..fields import FieldDefs, load_rule_fields
 from ..yamlsrc import Source, load
 from . import syntax, templating
-from .model import RISK_BANDS, RULE_TYPES, Guide, NewTerms, Rule, Threshold
+from .model import RISK_BANDS, RULE_TYPES, Guide, NewTerms, Rule, Suppression, Threshold
 
 RULES_DIR = paths.CATALOG / "rules"
 SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -25,7 +25,7 @@ FORBIDDEN_FIELDS = ("cloud_secrets.automation", "cloud_secrets.automation_reason
 
 REQUIRED = ("slug", "rule_id", "version", "name", "type", "severity", "risk_score", "interval", "lookback",
             "description", "query", "catches", "misses", "false_positives", "guide", "references")
-OPTIONAL = ("threshold", "new_terms", "allowlist", "deviations", "why_this_type")
+OPTIONAL = ("threshold", "new_terms", "suppression", "allowlist", "deviations", "why_this_type")
 GUIDE_KEYS = ("summary", "investigation", "false_positive_analysis", "response")
 
 
@@ -97,12 +97,32 @@ def _new_terms(src: Source, data: Any) -> NewTerms:
     return NewTerms(fields, window)
 
 
+def _suppression(src: Source, data: Any, rtype: str) -> Suppression:
+    if not isinstance(data, dict) or set(data) - {"group_by", "duration"}:
+        raise src.fail("suppression", "expected a mapping with group_by (1-3 fields) and duration")
+    duration = str(data.get("duration"))
+    if not re.fullmatch(r"[1-9][0-9]*[smh]", duration):
+        raise src.fail("suppression.duration", f"expected seconds, minutes or hours such as 1h, "
+                                               f"got {data.get('duration')!r}")
+    if rtype == "threshold":
+        # Kibana suppresses a threshold rule's alerts by the threshold's own fields.
+        if "group_by" in data:
+            raise src.fail("suppression.group_by", "a threshold rule is suppressed by its threshold fields")
+        return Suppression((), duration)
+    fields = _strs(src, data, "group_by", "suppression.group_by")
+    if not 1 <= len(fields) <= 3:
+        raise src.fail("suppression.group_by", "Kibana suppresses by 1 to 3 fields")
+    return Suppression(fields, duration)
+
+
 def _check_fields(src: Source, rule: Rule, defs: FieldDefs) -> None:
     names = list(syntax.fields(rule.language, rule.query))
     if rule.threshold:
         names += list(rule.threshold.field) + [f for f in [rule.threshold.cardinality_field] if f]
     if rule.new_terms:
         names += list(rule.new_terms.fields)
+    if rule.suppression:
+        names += list(rule.suppression.group_by)
     for name in names:
         if name.startswith(FORBIDDEN_FIELDS):
             raise src.fail("query", f"{name} is set or influenced by the caller; allowlist known automation "
@@ -169,6 +189,7 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
         references=_strs(src, data, "references"), source=path, allowlist=allowlist,
         threshold=_threshold(src, data["threshold"]) if "threshold" in data else None,
         new_terms=_new_terms(src, data["new_terms"]) if "new_terms" in data else None,
+        suppression=_suppression(src, data["suppression"], rtype) if "suppression" in data else None,
         deviations=_strs(src, data, "deviations", required=False),
         why_this_type=data["why_this_type"].strip() if isinstance(data.get("why_this_type"), str) else None,
     )

@@ -26,6 +26,14 @@ class NewTerms:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Kibana alert suppression: one alert per group of `group_by` values within `duration`."""
+
+    group_by: tuple[str, ...]
+    duration: str  # e.g. "1h"
+
+
+@dataclass(frozen=True)
 class Guide:
     summary: str
     investigation: tuple[str, ...]
@@ -56,6 +64,7 @@ class Rule:
     allowlist: bool = False
     threshold: Threshold | None = None
     new_terms: NewTerms | None = None
+    suppression: Suppression | None = None
     deviations: tuple[str, ...] = ()
     why_this_type: str | None = None
 
