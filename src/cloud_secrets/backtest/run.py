@@ -5,13 +5,20 @@ them). Lines are read as bytes; a line that fails the pack's byte prefilter is s
 malformed line no rule could match goes unnoticed), every other line is parsed (orjson), given to the
 runners whose index patterns match its data stream (`<type>-<dataset>-<namespace>`), and dropped, unless a
 runner keeps it in its window. Memory is bounded by the rules' windows (maxspan, lookback, history).
+
+A file is read in large chunks and searched with `bytes.find` for the prefilter's substrings, so the lines
+no rule can match (most of a production stream: other services' calls) are never split, copied or looked
+at one by one in Python; only the candidate lines are cut out, and their line numbers counted in C
+(`bytes.count`). A chunk in which some line does not start with `{` (a blank line, leading whitespace)
+is read line by line instead, so that blank lines are skipped and counted exactly as before.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -20,11 +27,12 @@ import orjson
 from ..errors import UserError
 from .alerts import Alert
 from .events import Event, parse_timestamp
-from .prefilter import line_test, needles
+from .prefilter import LineTest, line_test, needles
 from .rulepack import Rule
 from .runners import Runner, runner_for
 
 Progress = Callable[[int], None]  # bytes read so far
+CHUNK = 1 << 22  # bytes read at a time
 
 
 @dataclass
@@ -54,25 +62,152 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
     """Alerts are collected in the Result, sorted by start; or, with `on_alert`, handed over as they are raised
     and not kept (memory then stays bounded however many alerts a long input raises)."""
     runners = [runner_for(r) for r in rules]
-    test = line_test(needles(r.line_literals() for r in runners))
+    found = needles(r.line_literals() for r in runners)
+    scan = _Scan(progress)
+    return _run(scan.lines(lines, line_test(found)), scan, name, rules, runners, on_alert)
+
+
+def run_chunks(handle: IO[bytes], name: str, rules: list[Rule], progress: Progress | None = None,
+               on_alert: Callable[[Alert], None] | None = None) -> Result:
+    """As run_lines, reading `handle` in chunks of CHUNK bytes (the same result, faster)."""
+    runners = [runner_for(r) for r in rules]
+    found = needles(r.line_literals() for r in runners)
+    scan = _Scan(progress)
+    return _run(scan.chunks(handle, found), scan, name, rules, runners, on_alert)
+
+
+_BLANK_START = (b"", b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c")
+_BLANK_LINE = re.compile(rb"\n[\n \t\r\x0b\x0c]")  # a line that may be blank (whitespace only) starts here
+Candidate = tuple[int, int, bytes]  # (1-based line number, 0-based index among non-blank lines, line)
+
+
+class _Scan:
+    """The lines that pass the prefilter, with their numbers; counts the non-blank lines and bytes read."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.documents = 0  # non-blank lines
+        self.read = 0
+
+    def lines(self, lines: Iterable[bytes], test: LineTest | None) -> Iterator[Candidate]:
+        progress = self.progress
+        documents = 0
+        for number, line in enumerate(lines, start=1):
+            if progress is not None:
+                self.read += len(line)
+                if number % 65536 == 0:
+                    progress(self.read)
+            if not line.strip():
+                continue
+            documents += 1
+            self.documents = documents
+            if test is None or test(line):
+                yield number, documents - 1, line
+        if progress is not None:
+            progress(self.read)
+
+    def chunks(self, handle: IO[bytes], found: list[bytes] | None) -> Iterator[Candidate]:
+        test = line_test(found)
+        whole_lines = found is None or any(b"\n" in n for n in found)
+        dense = whole_lines
+        number = 0  # lines before the current region
+        rest = b""
+        while True:
+            chunk = handle.read(CHUNK)
+            self.read += len(chunk)
+            data = rest + chunk if rest else chunk
+            if chunk:
+                cut = data.rfind(b"\n") + 1
+                if not cut:
+                    rest = data
+                    continue
+                region, rest = data[:cut], data[cut:]
+            else:
+                region, rest = data, b""
+            if region:
+                # Dense regions (many candidates, as in a file of secret-store events only) are faster line by
+                # line; sparse ones (a production mix) by find. The previous region's density decides.
+                if dense or region[:1] in _BLANK_START or _BLANK_LINE.search(region) is not None:
+                    lines, hits = yield from self._region_lines(region, number, test, found)
+                else:
+                    lines, hits = yield from self._region_hits(region, number, self.documents, found or [])
+                    self.documents += lines
+                number += lines
+                dense = whole_lines or hits * 16 > lines
+            if self.progress is not None:
+                self.progress(self.read)
+            if not chunk:
+                return
+
+    def _region_lines(self, data: bytes, number: int, test: LineTest | None, found: list[bytes] | None
+                      ) -> Generator[Candidate, None, tuple[int, int]]:
+        """Line by line (also right with blank lines); returns its numbers of lines and of candidates."""
+        lines = data.split(b"\n")
+        if data.endswith(b"\n"):
+            lines.pop()
+        hits = 0
+        documents = self.documents
+        needle = found[0] if found is not None and len(found) == 1 else None
+        for offset, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            documents += 1
+            if (needle in line) if needle is not None else (test is None or test(line)):
+                hits += 1
+                yield number + offset, documents - 1, line
+        self.documents = documents
+        return len(lines), hits
+
+    @staticmethod
+    def _region_hits(region: bytes, number: int, documents: int, found: list[bytes]
+                     ) -> Generator[Candidate, None, tuple[int, int]]:
+        """The lines of `region` (none of them blank) containing one of `found`, by bytes.find; returns its
+        numbers of lines and of candidates. Newlines are counted once, between hits and after the last."""
+        find, rfind, count = region.find, region.rfind, region.count
+        done = hits = 0  # lines before `pos`, candidates
+        pos = 0
+        if len(found) == 1:
+            needle = found[0]
+            hit = find(needle)
+            while hit >= 0:
+                start = rfind(b"\n", pos, hit) + 1 or pos
+                end = find(b"\n", hit)
+                if end < 0:
+                    end = len(region) - 1
+                done += count(b"\n", pos, start)
+                yield number + done + 1, documents + done, region[start:end + 1]
+                done += 1
+                hits += 1
+                pos = end + 1
+                hit = find(needle, pos)
+        else:
+            nexts = [find(n) for n in found]
+            while True:
+                hit = min((p for p in nexts if p >= 0), default=-1)
+                if hit < 0:
+                    break
+                start = rfind(b"\n", pos, hit) + 1 or pos
+                end = find(b"\n", hit)
+                if end < 0:
+                    end = len(region) - 1
+                done += count(b"\n", pos, start)
+                yield number + done + 1, documents + done, region[start:end + 1]
+                done += 1
+                hits += 1
+                pos = end + 1
+                nexts = [p if p < 0 or p > end else find(n, pos) for n, p in zip(found, nexts, strict=True)]
+        return done + count(b"\n", pos) + (pos < len(region) and not region.endswith(b"\n")), hits
+
+
+def _run(candidates: Iterator[Candidate], scan: _Scan, name: str, rules: list[Rule], runners: list[Runner],
+         on_alert: Callable[[Alert], None] | None) -> Result:
     routes: dict[str, list[Runner]] = {}
     seen_runner: set[int] = set()
-    documents = parsed = 0
+    parsed = 0
     first_ts = last_ts = None
     last_line = 0
-    read = 0
     loads = orjson.loads
-    for number, line in enumerate(lines, start=1):
-        if progress is not None:
-            read += len(line)
-            if number % 65536 == 0:
-                progress(read)
-        if not line.strip():
-            continue
-        index = documents
-        documents += 1
-        if test is not None and not test(line):
-            continue
+    for number, index, line in candidates:
         try:
             doc = loads(line)
         except orjson.JSONDecodeError as err:
@@ -111,13 +246,11 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
         runner.finish()
         if on_alert is not None:
             _hand_over(runner, on_alert)
-    if progress is not None:
-        progress(read)
     alerts = [a for r in runners for a in r.alerts]
     alerts.sort(key=lambda a: (a.start, a.rule, a.end))
     skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
                for r in runners if id(r) not in seen_runner}
-    return Result(alerts, documents, parsed, first_ts, last_ts, rules, skipped)
+    return Result(alerts, scan.documents, parsed, first_ts, last_ts, rules, skipped)
 
 
 def _hand_over(runner: Runner, on_alert: Callable[[Alert], None]) -> None:
@@ -134,4 +267,4 @@ def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
         raise UserError(f"cannot read {path}: {err.strerror}") from None
     with handle:
         name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
-        return run_lines(handle, name, rules, progress, on_alert)
+        return run_chunks(handle, name, rules, progress, on_alert)
