@@ -111,33 +111,38 @@ class _Scan:
         whole_lines = found is None or any(b"\n" in n for n in found)
         dense = whole_lines
         number = 0  # lines before the current region
-        rest = b""
+        rest = b""  # the start of a line cut by the end of the previous chunk
         while True:
             chunk = handle.read(CHUNK)
+            if not chunk:
+                if rest:
+                    lines, _ = yield from self._region_lines(rest, number, test, found)
+                if self.progress is not None:
+                    self.progress(self.read)
+                return
             self.read += len(chunk)
-            data = rest + chunk if rest else chunk
-            if chunk:
-                cut = data.rfind(b"\n") + 1
-                if not cut:
-                    rest = data
-                    continue
-                region, rest = data[:cut], data[cut:]
-            else:
-                region, rest = data, b""
-            if region:
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                rest += chunk
+                continue
+            lo = 0
+            if rest:  # the line across the two chunks, alone
+                lo = chunk.find(b"\n") + 1
+                lines, _ = yield from self._region_lines(rest + chunk[:lo], number, test, found)
+                number += lines
+            if lo < cut:
                 # Dense regions (many candidates, as in a file of secret-store events only) are faster line by
                 # line; sparse ones (a production mix) by find. The previous region's density decides.
-                if dense or region[:1] in _BLANK_START or _BLANK_LINE.search(region) is not None:
-                    lines, hits = yield from self._region_lines(region, number, test, found)
+                if dense or chunk[lo:lo + 1] in _BLANK_START or _BLANK_LINE.search(chunk, lo, cut) is not None:
+                    lines, hits = yield from self._region_lines(chunk[lo:cut], number, test, found)
                 else:
-                    lines, hits = yield from self._region_hits(region, number, self.documents, found or [])
+                    lines, hits = yield from self._region_hits(chunk, lo, cut, number, self.documents, found or [])
                     self.documents += lines
                 number += lines
                 dense = whole_lines or hits * 16 > lines
+            rest = chunk[cut:]
             if self.progress is not None:
                 self.progress(self.read)
-            if not chunk:
-                return
 
     def _region_lines(self, data: bytes, number: int, test: LineTest | None, found: list[bytes] | None
                       ) -> Generator[Candidate, None, tuple[int, int]]:
@@ -159,44 +164,41 @@ class _Scan:
         return len(lines), hits
 
     @staticmethod
-    def _region_hits(region: bytes, number: int, documents: int, found: list[bytes]
+    def _region_hits(data: bytes, lo: int, hi: int, number: int, documents: int, found: list[bytes]
                      ) -> Generator[Candidate, None, tuple[int, int]]:
-        """The lines of `region` (none of them blank) containing one of `found`, by bytes.find; returns its
-        numbers of lines and of candidates. Newlines are counted once, between hits and after the last."""
-        find, rfind, count = region.find, region.rfind, region.count
+        """The lines of `data[lo:hi]` (whole lines, none blank) containing one of `found`, by bytes.find;
+        returns its numbers of lines and of candidates. Newlines are counted once, between hits and after
+        the last."""
+        find, rfind, count = data.find, data.rfind, data.count
         done = hits = 0  # lines before `pos`, candidates
-        pos = 0
+        pos = lo
         if len(found) == 1:
             needle = found[0]
-            hit = find(needle)
+            hit = find(needle, pos, hi)
             while hit >= 0:
                 start = rfind(b"\n", pos, hit) + 1 or pos
-                end = find(b"\n", hit)
-                if end < 0:
-                    end = len(region) - 1
+                end = find(b"\n", hit, hi) + 1
                 done += count(b"\n", pos, start)
-                yield number + done + 1, documents + done, region[start:end + 1]
+                yield number + done + 1, documents + done, data[start:end]
                 done += 1
                 hits += 1
-                pos = end + 1
-                hit = find(needle, pos)
+                pos = end
+                hit = find(needle, pos, hi)
         else:
-            nexts = [find(n) for n in found]
+            nexts = [find(n, pos, hi) for n in found]
             while True:
                 hit = min((p for p in nexts if p >= 0), default=-1)
                 if hit < 0:
                     break
                 start = rfind(b"\n", pos, hit) + 1 or pos
-                end = find(b"\n", hit)
-                if end < 0:
-                    end = len(region) - 1
+                end = find(b"\n", hit, hi) + 1
                 done += count(b"\n", pos, start)
-                yield number + done + 1, documents + done, region[start:end + 1]
+                yield number + done + 1, documents + done, data[start:end]
                 done += 1
                 hits += 1
-                pos = end + 1
-                nexts = [p if p < 0 or p > end else find(n, pos) for n, p in zip(found, nexts, strict=True)]
-        return done + count(b"\n", pos) + (pos < len(region) and not region.endswith(b"\n")), hits
+                pos = end
+                nexts = [p if p < 0 or p >= end else find(n, pos, hi) for n, p in zip(found, nexts, strict=True)]
+        return done + count(b"\n", pos, hi), hits
 
 
 def _run(candidates: Iterator[Candidate], scan: _Scan, name: str, rules: list[Rule], runners: list[Runner],
