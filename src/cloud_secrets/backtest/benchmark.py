@@ -1,9 +1,20 @@
 """`make bench`, backtest section: the seed rule with the eql library and with the backtest, and memory.
 
 - One labelled week (`simulate all`, 7 days, 300 identities) is tagged by the package's pipeline on the
-  engine; its first 100,000 documents are the comparison file.
-- The eql library (PythonEngine, Elasticsearch syntax with runs; it reads time from `timestamp`) and the
-  backtest run `bulk_access_sequence` over that file, each reading and parsing the file itself.
+  engine. Two files of 100,000 documents are built from it, and the eql library (PythonEngine,
+  Elasticsearch syntax with runs; it reads time from `timestamp`) and the backtest run
+  `bulk_access_sequence` over each, each reading and parsing the whole file itself (the library parses
+  and sees every event, as it would; the backtest's prefilter skips lines no rule can match unparsed):
+  - `backtest_speedup_vs_eql`, the production mix (`production_mix`): 3% of the events are secret-store
+    calls, as in the pipeline benchmark (`bench.pipeline_mix`); the rest are other services' calls. In
+    production CloudTrail, Azure and GCP logs, secret-store calls are a small fraction of all events, and
+    there the prefilter's cost per skipped line, not JSON parsing, is what the backtest spends.
+  - `backtest_speedup_vs_eql_simulated_week`, the first 100,000 documents of the simulated week, where
+    45% of the documents are secret-store calls (the simulator generates mostly the traffic the rules
+    are about), every one of which both engines must parse.
+  Neither meets the issue's goal of 200 on this machine: at 3%, the backtest's parsing and matching of
+  the secret-store events alone (orjson, then the rule) costs more than 1/200 of what the library spends
+  on the whole file (docs/backtest.md, "Speed and memory").
 - The alerts must be identical on the subset where the two agree by design: the eql library joins null
   keys (Elasticsearch never does) and folds case unless `eql.utils.CASE_INSENSITIVE` is off, so the
   library runs case-sensitively and its sequences with a null join key are set aside (and counted).

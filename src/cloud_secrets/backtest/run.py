@@ -33,7 +33,7 @@ from .rulepack import Rule
 from .runners import Runner, runner_for
 
 Progress = Callable[[int], None]  # bytes read so far
-CHUNK = 1 << 22  # bytes read at a time
+CHUNK = 1 << 20  # bytes read at a time (4 MiB is no faster)
 
 
 @dataclass
@@ -173,32 +173,19 @@ class _Scan:
         find, rfind, count = data.find, data.rfind, data.count
         done = hits = 0  # lines before `pos`, candidates
         pos = lo
-        if len(found) == 1:
-            needle = found[0]
-            hit = find(needle, pos, hi)
-            while hit >= 0:
-                start = rfind(b"\n", pos, hit) + 1 or pos
-                end = find(b"\n", hit, hi) + 1
-                done += count(b"\n", pos, start)
-                yield number + done + 1, documents + done, data[start:end]
-                done += 1
-                hits += 1
-                pos = end
-                hit = find(needle, pos, hi)
-        else:
-            nexts = [find(n, pos, hi) for n in found]
-            while True:
-                hit = min((p for p in nexts if p >= 0), default=-1)
-                if hit < 0:
-                    break
-                start = rfind(b"\n", pos, hit) + 1 or pos
-                end = find(b"\n", hit, hi) + 1
-                done += count(b"\n", pos, start)
-                yield number + done + 1, documents + done, data[start:end]
-                done += 1
-                hits += 1
-                pos = end
-                nexts = [p if p < 0 or p >= end else find(n, pos, hi) for n, p in zip(found, nexts, strict=True)]
+        nexts = [find(n, pos, hi) for n in found]  # the next place of each substring (-1: none left)
+        while True:
+            hit = min((p for p in nexts if p >= 0), default=-1)
+            if hit < 0:
+                break
+            start = rfind(b"\n", pos, hit) + 1 or pos
+            end = find(b"\n", hit, hi) + 1
+            done += count(b"\n", pos, start)
+            yield number + done + 1, documents + done, data[start:end]
+            done += 1
+            hits += 1
+            pos = end
+            nexts = [p if p < 0 or p >= end else find(n, pos, hi) for n, p in zip(found, nexts, strict=True)]
         return done + count(b"\n", pos, hi), hits
 
 
