@@ -60,4 +60,7 @@ def line_test(found: list[bytes] | None) -> LineTest | None:
     if len(found) == 1:
         needle = found[0]
         return lambda line: needle in line
+    if len(found) == 2:
+        first, second = found
+        return lambda line: first in line or second in line
     return lambda line: any(n in line for n in found)
