@@ -10,7 +10,9 @@ Reading a file in large chunks and searching them with `bytes.find` (cutting out
 was measured and is not faster in CPython: the line numbers and the exact skipping of blank lines then
 need their own passes over the bytes (`bytes.count`, a regular expression), which cost more than the
 per-line loop they save; `make bench`'s production mix ran at 545,000 lines/s that way, 590,000 line by
-line.
+line. What did pay: a 1 MiB read buffer instead of 8 KiB (one read call for every 6 lines of 1.3 kB before;
+about 740,000 lines/s after), testing a lone substring inline instead of calling a function per line, not
+copying each line with `strip()` to see whether it is blank, and fewer garbage collector passes.
 """
 
 from __future__ import annotations
@@ -74,7 +76,9 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
 def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Progress | None,
                on_alert: Callable[[Alert], None] | None) -> Result:
     runners = [runner_for(r) for r in rules]
-    test = line_test(needles(r.line_literals() for r in runners))
+    found = needles(r.line_literals() for r in runners)
+    test = line_test(found)
+    single = found[0] if found is not None and len(found) == 1 else None  # tested inline: no call a line
     routes: dict[str, list[Runner]] = {}
     seen_runner: set[int] = set()
     documents = parsed = 0
@@ -87,11 +91,14 @@ def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: P
             read += len(line)
             if number % 65536 == 0:
                 progress(read)
-        if not line.strip():
+        if not line or (line[0] != 123 and not line.strip()):  # 123: `{`; strip() would copy every line
             continue
         index = documents
         documents += 1
-        if test is not None and not test(line):
+        if single is not None:
+            if single not in line:
+                continue
+        elif test is not None and not test(line):
             continue
         try:
             doc = loads(line)
@@ -149,7 +156,7 @@ def _hand_over(runner: Runner, on_alert: Callable[[Alert], None]) -> None:
 def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
              on_alert: Callable[[Alert], None] | None = None) -> Result:
     try:
-        handle: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below
+        handle: IO[bytes] = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed below
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror}") from None
     with handle:
