@@ -108,7 +108,7 @@ def eql_library_sequences(path: Path, rule: Rule) -> tuple[list[tuple[int, ...]]
             engine.add_query(query)
 
         def events() -> Iterator[Any]:
-            with path.open("rb") as handle:
+            with path.open("rb", buffering=1 << 20) as handle:  # the backtest's buffer too
                 for number, line in enumerate(handle, start=1):
                     doc = orjson.loads(line)
                     doc["timestamp"] = parse_timestamp(doc["@timestamp"])
