@@ -22,6 +22,8 @@ class Alert:
     lines: list[int]  # 1-based line numbers in the input
     detected_at: int | None = None  # the scheduled run that raised it (scheduled rule types)
     fields: dict[str, Any] = field(default_factory=dict)
+    # the first event's document, kept only until alert suppression has read its group values
+    first_doc: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -70,5 +72,5 @@ def alert_from_events(rule: str, events: list[Event], *, identity: Any = None, s
         start=min((e.ts for e in events), default=detected_at or 0),
         end=max((e.ts for e in events), default=detected_at or 0),
         event_count=len(events), events=[e.index for e in events], lines=[e.line for e in events],
-        detected_at=detected_at, fields=fields or {},
+        detected_at=detected_at, fields=fields or {}, first_doc=doc,
     )

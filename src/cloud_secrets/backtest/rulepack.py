@@ -17,6 +17,7 @@ import yaml
 from .. import paths
 from ..errors import UserError
 from .durations import duration_ms
+from .suppression import Suppressor, suppressor_for
 
 RULE_DIR = paths.PACKAGE / "kibana" / "security_rule"
 SEED_AS_WRITTEN = paths.CATALOG / "backtest" / "seed_as_written.eql"
@@ -37,6 +38,7 @@ class Rule:
     new_terms_fields: list[str] = field(default_factory=list)
     history_ms: int = 0
     source: str = ""
+    suppression: Suppressor | None = None  # Kibana's alert suppression, when the asset asks for it (a template)
 
 
 def _slugs() -> dict[str, str]:
@@ -67,7 +69,7 @@ def rule_from_saved_object(obj: dict[str, Any], source: str, slugs: dict[str, st
         index=list(attrs.get("index") or []),
         interval_ms=duration_ms(attrs.get("interval", "5m"), f"{where}.interval"), lookback_ms=lookback,
         threshold=attrs.get("threshold"), new_terms_fields=list(attrs.get("new_terms_fields") or []),
-        source=source,
+        source=source, suppression=suppressor_for(attrs, where),
     )
     if rtype == "new_terms":
         rule.history_ms = duration_ms(attrs.get("history_window_start", "now-7d"), f"{where}.history_window_start")

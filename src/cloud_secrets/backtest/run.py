@@ -32,6 +32,7 @@ from .events import Event, parse_timestamp
 from .prefilter import line_test, needles
 from .rulepack import Rule
 from .runners import Runner, runner_for
+from .suppression import Suppressor
 
 Progress = Callable[[int], None]  # bytes read so far
 
@@ -45,6 +46,7 @@ class Result:
     last_ts: int | None = None
     rules: list[Rule] = field(default_factory=list)
     skipped_rules: dict[str, str] = field(default_factory=dict)  # slug -> why it saw no documents
+    suppressed: dict[str, int] = field(default_factory=dict)  # slug -> alerts Kibana's suppression counted away
 
     def judged_rules(self) -> list[str]:
         """The rules that saw documents (a rule over another index has nothing to be judged on)."""
@@ -80,6 +82,7 @@ def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: P
     test = line_test(found)
     single = found[0] if found is not None and len(found) == 1 else None  # tested inline: no call a line
     routes: dict[str, list[Runner]] = {}
+    suppressors = {id(r): r.rule.suppression.fresh() for r in runners if r.rule.suppression is not None}
     seen_runner: set[int] = set()
     documents = parsed = 0
     first_ts = last_ts = None
@@ -132,25 +135,40 @@ def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: P
             seen_runner.add(id(runner))
             runner.advance(ts)
             runner.feed(ev)
-            if on_alert is not None and runner.alerts:
-                _hand_over(runner, on_alert)
+            if runner.alerts:
+                _settle(runner, suppressors, on_alert)
     for runner in runners:
         runner.finish()
-        if on_alert is not None:
-            _hand_over(runner, on_alert)
+        _settle(runner, suppressors, on_alert)
     if progress is not None:
         progress(read)
     alerts = [a for r in runners for a in r.alerts]
     alerts.sort(key=lambda a: (a.start, a.rule, a.end))
     skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
                for r in runners if id(r) not in seen_runner}
-    return Result(alerts, documents, parsed, first_ts, last_ts, rules, skipped)
+    suppressed = {r.rule.slug: r.suppressed for r in runners if r.rule.suppression is not None}
+    return Result(alerts, documents, parsed, first_ts, last_ts, rules, skipped, suppressed)
 
 
-def _hand_over(runner: Runner, on_alert: Callable[[Alert], None]) -> None:
-    for alert in runner.alerts:
-        on_alert(alert)
-    runner.alerts.clear()
+def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callable[[Alert], None] | None) -> None:
+    """Apply the rule's alert suppression to the alerts just raised (once each: their documents are let go),
+    then hand them over when streaming."""
+    fresh = runner.alerts[runner.settled:]
+    if fresh:
+        sup = suppressors.get(id(runner))
+        if sup is not None:
+            kept = [a for a in fresh if sup.admit(a)]
+            runner.suppressed = sup.suppressed
+            del runner.alerts[runner.settled:]
+            runner.alerts.extend(kept)
+        for alert in runner.alerts[runner.settled:]:
+            alert.first_doc = None
+        runner.settled = len(runner.alerts)
+    if on_alert is not None:
+        for alert in runner.alerts:
+            on_alert(alert)
+        runner.alerts.clear()
+        runner.settled = 0
 
 
 def run_file(path: str, rules: list[Rule], progress: Progress | None = None,

@@ -30,7 +30,8 @@ How a rule's scheduled runs are mapped onto a file (docs/backtest.md, "Kibana's 
   result is the same except at the very start of the file, where there is no history (see quality.py's
   warm-up).
 
-Not modelled: `max_signals` (100 alerts per run), alert suppression, exceptions, and gaps or delays in
+Alert suppression (`alert_suppression` in the asset) is applied to the alerts a runner raises, in run.py
+(see suppression.py). Not modelled: `max_signals` (100 alerts per run), exceptions, and gaps or delays in
 the schedule.
 """
 
@@ -62,6 +63,8 @@ class Runner:
         self.rule = rule
         self.alerts: list[Alert] = []
         self.index = list(rule.index)
+        self.settled = 0  # alerts[:settled] went through alert suppression (see run.py)
+        self.suppressed = 0
 
     def feed(self, ev: Event) -> None:
         raise NotImplementedError

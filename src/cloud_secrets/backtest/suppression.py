@@ -9,7 +9,8 @@ alerts" documentation (alert-suppression) for these rules.
 
 The backtest takes an alert's creation time as the run that raised it (`detected_at`) or, for the
 continuously matched EQL sequences, the time of its last event; the group values are read from the alert's
-first event, as the sequences of our rules share them (the group fields are their join keys).
+first event, as the sequences of our rules share them (the group fields are their join keys), or from
+the row of an aggregating ES|QL query.
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ class Suppressor:
     open_until: dict[tuple[Any, ...], int] = field(default_factory=dict)
     suppressed: int = 0
 
-    def admit(self, alert: Alert, doc: dict[str, Any] | None) -> bool:
-        """True when Kibana would create this alert; False when it would count it on an open one."""
+    def fresh(self) -> Suppressor:
+        """The same settings with no open window (one per run over a file)."""
+        return Suppressor(self.group_by, self.window_ms, self.suppress_missing)
+
+    def admit(self, alert: Alert) -> bool:
+        """True when Kibana would create this alert; False when it would count it on an open one. Group values
+        come from the alert's first document, else from its fields (an aggregating query's row)."""
+        doc = alert.first_doc
         group: list[Any] = []
         for name in self.group_by:
-            values = values_of(doc, name) if doc is not None else []
+            values = values_of(doc, name) if doc is not None else values_of(alert.fields, name)
             if not values and not self.suppress_missing:
                 return True
             group.append(tuple(values))
