@@ -17,7 +17,9 @@ from .backtest import Alert, Rule, assess, markdown, package_rules, read_labels,
 from .backtest.durations import duration_ms
 from .backtest.events import iso
 from .backtest.quality import Quality, with_pack_total
+from .backtest.rulepack import with_allowlist
 from .backtest.run import Result
+from .rules.exceptions import load_allowlist, require_file
 
 
 def _progress_run(path: str, rules: list[Rule], show: bool, on_alert: Callable[[Alert], None] | None) -> Result:
@@ -77,9 +79,13 @@ def backtest_quality(result: Result, labels: Path, warmup: str) -> tuple[Quality
               help="Also run the seed rule as originally written (default: with --labels or --report).")
 @click.option("--warmup", default="1d", show_default=True,
               help="Start of the file whose false alerts are not counted (history for new_terms).")
+@click.option("--allowlist", "allowlist_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The allowlist YAML of `rules export --allowlist`: applied as the rule exception it becomes "
+                   "in Kibana, on the rules that accept it.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def backtest(file: str, as_json: bool, labels: Path | None, report: Path | None, as_markdown: bool,
-             rule_slugs: tuple[str, ...], with_seed: bool | None, warmup: str, quiet: bool) -> None:
+             rule_slugs: tuple[str, ...], with_seed: bool | None, warmup: str, allowlist_file: Path | None,
+             quiet: bool) -> None:
     """Run the rule pack over tagged documents (`cloud-secrets tag` output), with Elasticsearch semantics.
 
     Rules come from the package's Kibana security rule assets. Documents must be in time order. Prints
@@ -88,7 +94,8 @@ def backtest(file: str, as_json: bool, labels: Path | None, report: Path | None,
     """
     seed = with_seed
     path = "/dev/stdin" if file == "-" else file
-    rules = select(package_rules(), list(rule_slugs) or None)
+    allow = load_allowlist(require_file(allowlist_file)) if allowlist_file is not None else None
+    rules = with_allowlist(select(package_rules(), list(rule_slugs) or None), allow)
     if seed is None:
         seed = labels is not None or report is not None
     if seed:

@@ -13,6 +13,7 @@ import click
 
 from .errors import UserError
 from .simulate import Options, scenarios, stream, write_stream
+from .simulate.allowlist import write_allowlist
 
 
 def _parse_start(value: str) -> float:
@@ -60,6 +61,12 @@ def _open(stack: ExitStack, path: Path | None, what: str) -> TextIO | None:
     is_flag=True,
     help="Leave out the per-secret GetSecretValue entries AWS logs for each BatchGetSecretValue.",
 )
+@click.option(
+    "--allowlist-out",
+    "allowlist_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --labels: also write the allowlist of the simulated CI/CD, IaC and rotation identities here.",
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 def simulate(
     name: str | None,
@@ -71,6 +78,7 @@ def simulate(
     out_path: Path | None,
     labels_path: Path | None,
     no_batch_companions: bool,
+    allowlist_path: Path | None,
     progress: bool | None,
 ) -> None:
     """Simulated attack and benign documents, as Elastic's AWS, Azure and GCP integrations index them.
@@ -88,6 +96,8 @@ def simulate(
         return
     if not name:
         raise UserError("give --scenario NAME (or --list-scenarios to see the names)")
+    if allowlist_path is not None and labels_path is None:
+        raise UserError("--allowlist-out needs --labels (the actors' kinds are in the labels)")
     opts = Options(
         seed=seed, start=_parse_start(start), days=days, identities=identities, batch_companions=not no_batch_companions
     )
@@ -109,6 +119,9 @@ def simulate(
             stats = write_stream(stream(name, opts, tick), out, labels)
         else:
             stats = write_stream(stream(name, opts), out, labels)
+    if allowlist_path is not None and labels_path is not None:
+        count = write_allowlist(labels_path, allowlist_path)
+        click.echo(f"{count} automation identities allowlisted in {allowlist_path}", err=True)
     elapsed = time.perf_counter() - began
     if out_path is not None or show:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_kind.items()))

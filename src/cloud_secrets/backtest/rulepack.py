@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,9 @@ import yaml
 
 from .. import paths
 from ..errors import UserError
+from ..rules.exceptions import Allowlist
 from .durations import duration_ms
+from .exceptions import ExceptionFilter
 from .suppression import Suppressor, suppressor_for
 
 RULE_DIR = paths.PACKAGE / "kibana" / "security_rule"
@@ -39,14 +41,17 @@ class Rule:
     history_ms: int = 0
     source: str = ""
     suppression: Suppressor | None = None  # Kibana's alert suppression, when the asset asks for it (a template)
+    takes_allowlist: bool = False  # `allowlist: true` in the catalog: `rules export --allowlist` attaches it
+    exceptions: ExceptionFilter | None = None  # the allowlist in force for this run (see with_allowlist)
 
 
-def _slugs() -> dict[str, str]:
+def _catalog_rules() -> dict[str, dict[str, Any]]:
+    """The catalog's rule definitions by rule_id (for their slugs and allowlist flags)."""
     out = {}
     for path in sorted((paths.CATALOG / "rules").glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if isinstance(data, dict) and data.get("rule_id") and data.get("slug"):
-            out[str(data["rule_id"])] = str(data["slug"])
+            out[str(data["rule_id"])] = data
     return out
 
 
@@ -79,15 +84,27 @@ def rule_from_saved_object(obj: dict[str, Any], source: str, slugs: dict[str, st
 
 
 def package_rules(rule_dir: Path = RULE_DIR) -> list[Rule]:
-    slugs = _slugs()
+    defs = _catalog_rules()
+    slugs = {rule_id: str(data["slug"]) for rule_id, data in defs.items()}
+    allowlisted = {str(data["slug"]) for data in defs.values() if data.get("allowlist") is True}
     rules = []
     for path in sorted(rule_dir.glob("*.json")):
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise UserError(f"{path.name}:{err.lineno}: not valid JSON ({err.msg})") from None
-        rules.append(rule_from_saved_object(obj, path.name, slugs))
+        rule = rule_from_saved_object(obj, path.name, slugs)
+        rule.takes_allowlist = rule.slug in allowlisted
+        rules.append(rule)
     return sorted(rules, key=lambda r: r.slug)
+
+
+def with_allowlist(rules: list[Rule], allow: Allowlist | None) -> list[Rule]:
+    """Copies of the rules with the allowlist as their exception, on the rules that accept one."""
+    if allow is None:
+        return rules
+    exceptions = ExceptionFilter.of(allow)
+    return [replace(r, exceptions=exceptions) if r.takes_allowlist else r for r in rules]
 
 
 def seed_as_written(path: Path = SEED_AS_WRITTEN) -> Rule:

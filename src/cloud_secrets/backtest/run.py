@@ -133,6 +133,9 @@ def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: P
         ev = Event(index, number, ts, doc)
         for runner in targets:
             seen_runner.add(id(runner))
+            if runner.rule.exceptions is not None and runner.rule.exceptions.excludes(doc):
+                runner.advance(ts)  # time still passes for the rule's scheduled runs
+                continue
             runner.advance(ts)
             runner.feed(ev)
             if runner.alerts:
