@@ -4,12 +4,16 @@ logic fires on a sudden 30-secret hour and never on steady CI bursts."""
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 import yaml
 
@@ -269,30 +273,71 @@ def test_rule_query_carries_the_reference_margin() -> None:
     assert rule.interval == "1h" and rule.lookback == f"{m.history.days}d"
 
 
+def _backtest_key(alert: dict[str, Any]) -> tuple[Any, ...]:
+    f = alert["fields"]
+    return (alert["identity"], f["current_hour"], f["current_secrets"], f["limit"], f["baseline_median"],
+            f["baseline_mad"], f["baseline_hours"], alert["detected_at"])
+
+
+def _reference_key(line: dict[str, Any]) -> tuple[Any, ...]:
+    return (line["identity"], line["start"], line["event_count"], line["limit"], line["baseline_median"],
+            line["baseline_mad"], line["baseline_hours"], line["run"])
+
+
+@pytest.fixture(scope="module")
+def history_file(tagged_history: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = tmp_path_factory.mktemp("baselines") / "history.tagged.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in tagged_history))
+    return path
+
+
 @pytest.mark.engine
-def test_the_rules_esql_evaluated_by_the_backtest_engine_agrees_with_the_reference(
-        tagged_history: list[dict[str, Any]]) -> None:
-    """The rule's own ES|QL text, run hourly by the backtest's ES|QL evaluator over the summary rows as the
-    documents of its index, raises exactly the alerts of the Python reference."""
-    from cloud_secrets.backtest.esql_compile import Row, compile_esql
-    from cloud_secrets.backtest.esql_values import EsDate
+def test_backtest_cli_fires_on_the_sudden_hour_not_on_ci_bursts(tagged_history: list[dict[str, Any]],
+                                                               history_file: Any) -> None:
+    """`cloud-secrets backtest --json` over the tagged events: the summary rows are derived from them hour by
+    hour and the rule's own ES|QL runs hourly over them. CI roles fire only on their first hour (no history:
+    the floor applies), alice on her 30-secret hour, whose alert holds exactly her 30 reads of that hour."""
+    out = subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", "backtest",
+                          str(history_file), "--json", "--rule", "baseline_deviation"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    alerts = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [(a["identity"], a["fields"]["baseline_hours"]) for a in alerts[:2]] == [("ci-deploy", 0), ("ci-batch", 0)]
+    assert [(a["identity"], a["fields"]["current_hour"], a["fields"]["current_secrets"]) for a in alerts[2:]] == [
+        ("alice", SUDDEN.strftime("%Y-%m-%dT%H:00:00.000Z"), 30)]
+    sudden = alerts[2]
+    assert sudden["detected_at"] == (SUDDEN + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    in_hour = [n for n, d in enumerate(tagged_history, start=1) if d["cloud_secrets"]["identity"] == "alice"
+               and SUDDEN <= baselines.parse_time(d["@timestamp"]) < SUDDEN + timedelta(hours=1)]
+    assert sudden["lines"] == in_hour and len(in_hour) == 30 and sudden["event_count"] == 30
+
+
+@pytest.mark.engine
+def test_the_rules_esql_in_the_backtest_agrees_with_the_reference(tagged_history: list[dict[str, Any]],
+                                                                  history_file: Any) -> None:
+    """The backtest (the rule's own ES|QL text, run hourly on the hour over the summary rows it derives from
+    the stream) raises exactly the alerts of the Python reference over `summary_rows` of the whole history;
+    the rows its source writes are those rows, each once, with at most two hours open at a time."""
+    from cloud_secrets.backtest import package_rules, run_file, select
+    from cloud_secrets.backtest.derived import DERIVED
     from cloud_secrets.backtest.events import Event, parse_timestamp
 
-    rule = next(r for r in rules() if r.slug == "baseline_deviation")
-    plan = compile_esql(rule.query)
-    assert plan.sources == [baselines.DEST_PATTERN]
     rows = baselines.summary_rows(tagged_history)
-    events = [Event(i, i + 1, parse_timestamp(r["@timestamp"]), r) for i, r in enumerate(rows)]
-    hour, lookback = 3_600_000, 14 * 86_400_000
-    got = []
-    run = min(e.ts for e in events) + 300_000
-    while run <= max(e.ts for e in events) + 3 * hour + 300_000:
-        table = [Row(e.doc, {"@timestamp": EsDate(e.ts)}, [e]) for e in events if run - lookback <= e.ts <= run]
-        table = [row for row in table if all(step(row) for step in plan.stream_steps)]
-        for step in plan.table_steps:
-            table = step(table, run)
-        got += [(run, r.cols["cloud_secrets.identity"], r.cols["current_secrets"], r.cols["limit"]) for r in table]
-        run += hour
-    expected = [(int(t.timestamp() * 1000), d.identity, d.current_secrets, d.limit)
-                for t, d in baselines.judged_hours(rows)]
-    assert sorted(got) == sorted(expected) and len(expected) == 3
+    result = run_file(str(history_file), select(package_rules(), ["baseline_deviation"]))
+    assert result.judged_rules() == ["baseline_deviation"]
+    got = [_backtest_key(a.to_json()) for a in result.alerts]
+    expected = [_reference_key(line) for line in baselines.backtest_alerts(rows, run_minute=0)]
+    assert got == expected and len(expected) == 3
+
+    source = DERIVED[baselines.DEST_INDEX]()
+    written: list[dict[str, Any]] = []
+    most_open = 0
+    for i, doc in enumerate(tagged_history):
+        ts = parse_timestamp(doc["@timestamp"])
+        for at, batch in source.due(ts):
+            assert at <= ts and all(at == r.ts + 80 * 60_000 for r in batch)  # hour + 1h + delay + frequency
+            written += [r.doc for r in batch]
+        source.feed(Event(i, i + 1, ts, doc))
+        most_open = max(most_open, len({key[0] for key in source.open}))
+    written += [r.doc for _, batch in source.due(None) for r in batch]
+    assert written == rows and most_open <= 2

@@ -273,28 +273,56 @@ class _Acc:
         return {**self.n, "source_ips": len(self.ips), "read_success.secrets": len(self.secrets)}
 
 
+class SummaryBuilder:
+    """The transform's destination documents, built incrementally: `add` each tagged document, then take the
+    rows of the hours before a bound with `rows_before` (what a checkpoint writes once those hours are
+    complete) or all of them with `rows`. Memory holds the open hours' groups only."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[Any, ...], _Acc] = {}
+
+    def add(self, doc: Mapping[str, Any], hour: datetime | None = None) -> tuple[Any, ...] | None:
+        """Count `doc` in its group; returns the group's key (hour, *GROUP_BY values), or None when the
+        transform leaves the document out. `hour`: the start of the document's hour, if already known."""
+        if not is_secret_access(doc):
+            return None
+        keys = [(_values(doc, f) or [None])[0] for f in GROUP_BY]
+        if None in keys or _get(doc, "@timestamp") is None:
+            return None
+        key = (hour or hour_of(parse_time(_get(doc, "@timestamp"))), *keys)
+        acc = self.groups.get(key)
+        if acc is None:
+            acc = self.groups[key] = _Acc()
+        acc.add(doc)
+        return key
+
+    def rows_before(self, bound: datetime) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        """(key, row) of the hours starting before `bound`, sorted by hour and group, and forgotten."""
+        done = sorted(k for k in self.groups if k[0] < bound)
+        return [(k, _row(k, self.groups.pop(k))) for k in done]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [row for _, row in self.rows_before(datetime.max.replace(tzinfo=UTC))]
+
+
+def _row(key: tuple[Any, ...], acc: _Acc) -> dict[str, Any]:
+    hour, *keys = key
+    row: dict[str, Any] = {}
+    for field, value in zip(GROUP_BY, keys, strict=True):
+        put_dotted(row, field, value)
+    put_dotted(row, "@timestamp", hour.strftime("%Y-%m-%dT%H:00:00.000Z"))
+    for name, value in acc.numbers().items():
+        put_dotted(row, f"{SUMMARY}.{name}", value)
+    return row
+
+
 def summary_rows(docs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The transform's destination documents computed in Python from tagged documents, sorted by hour and
     group. A document lacking a group-by value is left out, as the transform's terms groups leave it out."""
-    groups: dict[tuple[Any, ...], _Acc] = {}
+    builder = SummaryBuilder()
     for doc in docs:
-        if not is_secret_access(doc):
-            continue
-        keys = [(_values(doc, f) or [None])[0] for f in GROUP_BY]
-        if None in keys or _get(doc, "@timestamp") is None:
-            continue
-        hour = hour_of(parse_time(_get(doc, "@timestamp")))
-        groups.setdefault((hour, *keys), _Acc()).add(doc)
-    rows = []
-    for (hour, *keys), acc in sorted(groups.items(), key=lambda kv: kv[0]):
-        row: dict[str, Any] = {}
-        for field, key in zip(GROUP_BY, keys, strict=True):
-            put_dotted(row, field, key)
-        put_dotted(row, "@timestamp", hour.strftime("%Y-%m-%dT%H:00:00.000Z"))
-        for name, value in acc.numbers().items():
-            put_dotted(row, f"{SUMMARY}.{name}", value)
-        rows.append(row)
-    return rows
+        builder.add(doc)
+    return builder.rows()
 
 
 # --- the baseline_deviation rule's logic ----------------------------------------------------------------
@@ -410,11 +438,13 @@ def judged_hours(rows: Iterable[Mapping[str, Any]], margin: Margin = Margin(),
     return sorted(out, key=lambda item: (item[0], item[1].identity))
 
 
-def backtest_alerts(rows: Iterable[Mapping[str, Any]], margin: Margin = Margin()) -> list[dict[str, Any]]:
+def backtest_alerts(rows: Iterable[Mapping[str, Any]], margin: Margin = Margin(),
+                    run_minute: int = 5) -> list[dict[str, Any]]:
     """`judged_hours` as alert lines in the backtest's shape (`rule`, `identity`, `source_ip`, `start`,
-    `end`, `event_count` = distinct secrets read in the hour) plus the rule's own columns."""
+    `end`, `event_count` = distinct secrets read in the hour) plus the rule's own columns. The backtest
+    runs hourly rules on the hour (`run_minute=0`)."""
     out = []
-    for run, dev in judged_hours(rows, margin):
+    for run, dev in judged_hours(rows, margin, run_minute):
         start = parse_time(dev.current_hour)
         out.append({"rule": "baseline_deviation", "identity": dev.identity, "source_ip": None,
                     "start": dev.current_hour, "end": (start + INTERVAL).strftime("%Y-%m-%dT%H:%M:%S.000Z"),

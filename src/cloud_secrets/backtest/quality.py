@@ -4,7 +4,8 @@ Definitions (docs/backtest.md, "Quality"):
 - A rule **detects** an attack scenario when at least one of its alerts contains an event labelled with
   that scenario (kind `attack`). Alerts carry the exact documents they were raised on (sequence events,
   the events of an ES|QL or threshold group, the new-terms document), so this needs no time or identity
-  matching.
+  matching. An alert over the transform's summary rows (`baseline_deviation`) holds the documents the
+  transform counted for its identity in its hour (derived.py).
 - A **false alert** is an alert none of whose events is an attack document: it was raised on benign
   identities only. False alerts per day = false alerts that start after the warm-up / days after the
   warm-up. The warm-up (default 1 day from the first document) is there because a new_terms rule has no

@@ -78,6 +78,10 @@ class Runner:
     def advance(self, now: int) -> None:
         """Time has reached `now` (the next event's timestamp): execute the runs due before it."""
 
+    def make_alert(self, events: list[Event], fields: dict[str, Any], run: int | None) -> Alert:
+        """The alert of a result over `events` (a derived source's runner replaces it: see derived.py)."""
+        return _alert(self.rule.slug, events, fields, run)
+
     def finish(self) -> None:
         """The input ended: execute the remaining runs whose windows still hold events."""
 
@@ -90,7 +94,7 @@ class EqlRunner(Runner):
         self.matcher = matcher_for(spec, self._matched)
 
     def _matched(self, events: list[Any], key: tuple[Any, ...]) -> None:
-        self.alerts.append(alert_from_events(self.rule.slug, events))
+        self.alerts.append(self.make_alert(events, {}, None))
 
     def feed(self, ev: Event) -> None:
         self.matcher.feed(ev)
@@ -162,7 +166,7 @@ class EsqlRunner(ScheduledRunner):
                 if not events:
                     continue
                 self.reported.update((e.index, e.ts) for e in events)
-            self.alerts.append(_alert(self.rule.slug, events, dict(row.cols), run))
+            self.alerts.append(self.make_alert(events, dict(row.cols), run))
         if self.reported:
             self.reported = {i: ts for i, ts in self.reported.items() if ts >= horizon}
 
@@ -209,7 +213,7 @@ class ThresholdRunner(ScheduledRunner):
             if not distinct_ok:
                 continue
             self.last_alert[bucket] = events[-1].ts
-            self.alerts.append(_alert(self.rule.slug, events, dict(zip(self.fields, bucket, strict=True)), run))
+            self.alerts.append(self.make_alert(events, dict(zip(self.fields, bucket, strict=True)), run))
         horizon = run - self.rule.lookback_ms
         if len(self.last_alert) > 1024:
             self.last_alert = {b: ts for b, ts in self.last_alert.items() if ts >= horizon}
@@ -238,7 +242,7 @@ class NewTermsRunner(Runner):
             last = self.last_seen.get(combo)
             self.last_seen[combo] = ev.ts
             if last is None or ev.ts - last > history:
-                alert = _alert(self.rule.slug, [ev], dict(zip(self.rule.new_terms_fields, combo, strict=True)), None)
+                alert = self.make_alert([ev], dict(zip(self.rule.new_terms_fields, combo, strict=True)), None)
                 alert.fields = {"new_terms": list(combo)}
                 self.alerts.append(alert)
 
@@ -266,4 +270,7 @@ RUNNERS: dict[str, type[Runner]] = {
 
 
 def runner_for(rule: Rule) -> Runner:
-    return RUNNERS[rule.type](rule)
+    """The rule's runner; over a derived index (the transform's summary) wrapped to be fed by its source."""
+    from .derived import derived_runner  # derived.py builds on this module
+
+    return derived_runner(rule, RUNNERS[rule.type](rule))
