@@ -15,6 +15,7 @@ from cloud_secrets.backtest import assess, package_rules, read_labels, run_file,
 from cloud_secrets.backtest.events import iso, parse_timestamp
 from cloud_secrets.backtest.plots import build_report
 from cloud_secrets.backtest.sample import Sample, tagged_sample
+from cloud_secrets.dashboards import dashboards
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -76,18 +77,26 @@ def test_report_renders_in_headless_chromium(sample: Sample, tmp_path: Path) -> 
     result = run_file(str(sample.tagged), rules)
     labels = read_labels(sample.labels, {i for a in result.alerts for i in a.events})
     quality = assess(result.alerts, labels, [r.slug for r in rules])
-    page = build_report(result, quality, labels, sample.tagged.name).write(tmp_path / "report.html")
+    page = build_report(result, quality, labels, sample.tagged.name, sample.tagged).write(tmp_path / "report.html")
     text = page.read_text(encoding="utf-8")
     assert "<script" not in text and "http://" not in text and "https://" not in text  # self-contained
-    assert text.count("data:image/png;base64,") == 2
+    previews = [f"<h2>Dashboard preview: {d.title}</h2>" for d in dashboards()]
+    assert len(previews) == 3 and all(title in text for title in previews)
+    assert text.count("data:image/png;base64,") == 2 + 3  # the report's plots and the dashboards' previews
     shot = tmp_path / "report.png"
     subprocess.run(
         [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,9000",
          page.resolve().as_uri()],
         capture_output=True, timeout=120, check=True)
     with Image.open(shot) as image:
-        assert image.format == "PNG" and image.size == (1280, 2000)
-        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
-    assert colours is not None and len(colours) > 200  # tables, coloured cells and plots, not a blank page
+        assert image.format == "PNG" and image.size == (1280, 9000)
+        rgb = image.convert("RGB")
+    gray = rgb.convert("L").point(lambda v: 255 if v < 250 else 0)
+    end = gray.crop((0, 0, 1280, 9000 - 20)).getbbox()  # the page's content (the last rows: a scrollbar)
+    assert end is not None and 4000 < end[3] < 9000 - 100  # the whole page, previews included, in the shot
+    top = rgb.crop((0, 0, 1280, 2000)).getcolors(maxcolors=1 << 20)
+    previews = rgb.crop((0, int(end[3] * 0.65), 1280, end[3])).getcolors(maxcolors=1 << 20)  # the last two
+    assert top is not None and len(top) > 200  # tables, coloured cells and plots, not a blank page
+    assert previews is not None and len(previews) > 200  # the dashboards' panels at the end, drawn

@@ -179,7 +179,7 @@ def test_preview_panels_compute_what_the_lens_panel_asks() -> None:
     overview = next(d for d in dashboards.dashboards() if d.source == "events")
     recs = dashboard_preview.source_records(overview, docs, None)
     tagged = [d for d in docs if "secret_access" in d.get("tags", [])]
-    assert len(recs) == len(tagged) > 10
+    assert sum(map(dashboard_preview.weight, recs)) == len(tagged) > 10
     top = next(p for p in overview.panels if p.id == "top_identities")
     got = {k: dashboard_preview.metric_value(top.metrics[0], rs)
            for k, rs in dashboard_preview.top_groups(top, recs, "cloud_secrets.identity", 100)}
@@ -188,6 +188,40 @@ def test_preview_panels_compute_what_the_lens_panel_asks() -> None:
     kept = [r for r in recs if dashboard_preview.matches(secrets, r)]
     assert 0 < len(kept) < len(recs)
     assert all(r["cloud_secrets.outcome"] == "success" for r in kept)
+
+
+@pytest.fixture(scope="module")
+def tagged_days(es: Any) -> list[dict[str, Any]]:
+    """Two simulated days with every attack, tagged by the package's pipeline."""
+    from cloud_secrets.simulate import Options, generate
+    from cloud_secrets.tag import tag_documents
+
+    return list(tag_documents(es, [doc for doc, _ in generate("all", Options(seed=3, days=2, identities=40))]))
+
+
+@pytest.mark.engine
+def test_the_digest_draws_what_the_documents_draw(tagged_days: list[dict[str, Any]]) -> None:
+    """Weighted records of a Digest (the documents reduced to the panels' fields per hour, counted) give every
+    overview panel the numbers the documents themselves give: tables, time series, donuts."""
+    digest = dashboard_preview.Digest.of(tagged_days)
+    overview = next(d for d in dashboards.dashboards() if d.source == "events")
+    reduced = dashboard_preview.source_records(overview, digest, None)
+    every = [dashboard_preview.flat(d) for d in tagged_days if baselines.is_secret_access(d)]
+    assert sum(map(dashboard_preview.weight, reduced)) == len(every) and len(reduced) < len(every) * 0.8
+    for panel in overview.panels:
+        mine, theirs = ([r for r in recs if dashboard_preview.matches(panel, r)] for recs in (reduced, every))
+        for m in panel.all_metrics():
+            key = panel.rows or panel.breakdown
+            if key:
+                assert [(k, dashboard_preview.metric_value(m, rs)) for k, rs in
+                        dashboard_preview.top_groups(panel, mine, key, 20)] == [
+                    (k, dashboard_preview.metric_value(m, rs)) for k, rs in
+                    dashboard_preview.top_groups(panel, theirs, key, 20)], (panel.id, m)
+            if panel.chart in ("bars", "line"):
+                assert dashboard_preview.series(panel, mine, m, False) == \
+                    dashboard_preview.series(panel, theirs, m, False), (panel.id, m)
+    rows = [dashboard_preview.flat(r) for r in baselines.summary_rows(tagged_days)]
+    assert digest.summary_records() == rows and digest.summary_records() == rows  # the drill-down asks twice
 
 
 def test_dashboards_preview_command_writes_pngs_and_a_page(tmp_path: Path) -> None:

@@ -136,5 +136,6 @@ def backtest(file: str, as_json: bool, labels: Path | None, report: Path | None,
     if report is not None:
         from .backtest.plots import build_report
 
-        build_report(result, quality, lab, os.path.basename(file)).write(report)  # type: ignore[arg-type]
+        tagged = Path(path) if os.path.isfile(path) else None  # stdin cannot be read twice: no previews
+        build_report(result, quality, lab, os.path.basename(file), tagged).write(report)  # type: ignore[arg-type]
         click.echo(f"report: {report}", err=True)

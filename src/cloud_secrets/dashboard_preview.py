@@ -5,6 +5,13 @@ catalog/dashboards.yml): same source, filters, metrics, breakdowns and layout on
 identity dashboard is computed from `baselines.summary_rows`, the reference of the transform's documents;
 the alerts dashboard from alert documents (`alerts_from_backtest` turns the backtest's alert lines into
 them). `render_previews` returns one (title, self-contained HTML fragment) per dashboard.
+
+The documents are not kept: a `Digest` takes them one at a time and keeps what the panels draw, the
+secret-store documents reduced to the fields the events dashboards read with `@timestamp` floored to the
+hour, each distinct combination once with the number of documents it stands for (`WEIGHT`), and the
+transform's summary rows. Counts and sums weigh records by it; distinct counts and maxima need no weight;
+time buckets are whole hours or more, so flooring to the hour changes no bucket. Memory grows with the
+distinct values per hour (identities, secrets, addresses), not with the number of calls.
 """
 
 from __future__ import annotations
@@ -45,12 +52,64 @@ def _vals(rec: Record, name: str) -> list[Any]:
     return [x for x in (v if isinstance(v, list) else [v]) if x is not None]
 
 
-def source_records(dash: Dashboard, docs: list[Mapping[str, Any]], alerts: list[Record] | None) -> list[Record]:
-    """The documents a dashboard's panels see, after its dashboard-level filter."""
+WEIGHT = "_documents"  # how many documents a record of a Digest stands for
+
+
+def weight(rec: Record) -> int:
+    return rec.get(WEIGHT, 1)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class Digest:
+    """What the previews draw, from tagged documents added one at a time (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.fields = sorted({f for d in dashboards() if d.source == "events" for p in d.panels for f in p.fields()})
+        self.events: Counter[tuple[Any, ...]] = Counter()
+        self.summary = baselines.SummaryBuilder()
+        self.rows: list[Record] = []
+
+    @classmethod
+    def of(cls, docs: Iterable[Mapping[str, Any]]) -> Digest:
+        digest = cls()
+        for doc in docs:
+            digest.add(doc)
+        return digest
+
+    def add(self, doc: Mapping[str, Any]) -> None:
+        if not baselines.is_secret_access(doc):
+            return
+        rec = flat(doc)
+        hour = baselines.hour_of(baselines.parse_time(rec["@timestamp"]))
+        self.events[(hour, *(_frozen(rec.get(f)) for f in self.fields))] += 1
+        self.summary.add(doc, hour)
+
+    def event_records(self) -> list[Record]:
+        out = []
+        for (hour, *values), n in self.events.items():
+            rec: Record = {"@timestamp": hour, WEIGHT: n}
+            rec.update((f, list(v) if isinstance(v, tuple) else v) for f, v in zip(self.fields, values, strict=True)
+                       if v is not None)
+            out.append(rec)
+        return out
+
+    def summary_records(self) -> list[Record]:
+        """The summary rows so far (the builder hands each row over once; they are kept here)."""
+        self.rows.extend(flat(r) for r in self.summary.rows())
+        return self.rows
+
+
+def source_records(dash: Dashboard, docs: list[Mapping[str, Any]] | Digest,
+                   alerts: list[Record] | None) -> list[Record]:
+    """The records a dashboard's panels see, after its dashboard-level filter (weighted: see `Digest`)."""
+    digest = docs if isinstance(docs, Digest) else Digest.of(docs)
     if dash.source == "events":
-        return [flat(d) for d in docs if baselines.is_secret_access(d)]
+        return digest.event_records()
     if dash.source == "summary":
-        return [flat(r) for r in baselines.summary_rows(docs)]
+        return digest.summary_records()
     return [a for a in alerts or [] if a.get("kibana.alert.rule.rule_id")]
 
 
@@ -73,12 +132,12 @@ def alerts_from_backtest(lines: Iterable[Mapping[str, Any]]) -> list[Record]:
 
 def metric_value(m: Metric, recs: list[Record]) -> float:
     if m.op == "count":
-        return len(recs)
+        return sum(map(weight, recs))
+    if m.op == "sum":
+        return sum(v * weight(r) for r in recs for v in _vals(r, m.field or ""))
     values = [v for r in recs for v in _vals(r, m.field or "")]
     if m.op == "unique_count":
         return len(set(values))
-    if m.op == "sum":
-        return sum(values)
     return max(values) if values else 0
 
 
@@ -164,7 +223,10 @@ def _lines(ax: Any, panel: Panel, recs: list[Record], hourly: bool) -> list[floa
             ax.plot(xs, values, label=label if panel.breakdown else m.title, color=COLORS[i % len(COLORS)],
                     linewidth=1.2, drawstyle="steps-post")
             plotted.extend(values)
-    ax.legend(fontsize=6, loc="upper left", frameon=False)
+    if plotted:
+        ax.legend(fontsize=6, loc="upper left", frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
     return plotted
 
 
@@ -267,12 +329,13 @@ def png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def figures(docs: list[Mapping[str, Any]], alerts: list[Record] | None = None,
+def figures(docs: list[Mapping[str, Any]] | Digest, alerts: list[Record] | None = None,
             identity: str | None = None) -> list[tuple[Dashboard, Figure]]:
+    digest = docs if isinstance(docs, Digest) else Digest.of(docs)
     out = []
     for dash in dashboards():
-        recs = source_records(dash, docs, alerts)
-        subtitle = f"{len(recs):,} {dash.source} documents"
+        recs = source_records(dash, digest, alerts)
+        subtitle = f"{sum(map(weight, recs)):,} {dash.source} documents"
         if dash.source == "summary":
             identity = identity or pick_identity(recs)
             recs = [r for r in recs if r.get("cloud_secrets.identity") == identity]
@@ -281,19 +344,20 @@ def figures(docs: list[Mapping[str, Any]], alerts: list[Record] | None = None,
     return out
 
 
-def attacked_identity(docs: list[Mapping[str, Any]], labels: list[Mapping[str, Any]]) -> str | None:
+def attacked_identity(docs: list[Mapping[str, Any]] | Digest, labels: list[Mapping[str, Any]]) -> str | None:
     """Among the identities the simulator's labels mark as attacked, the one that stands out most."""
     attacked = {str(lab.get("identity")) for lab in labels if lab.get("kind") == "attack"}
-    rows = [flat(r) for r in baselines.summary_rows(docs)]
-    return pick_identity([r for r in rows if r["cloud_secrets.identity"] in attacked])
+    digest = docs if isinstance(docs, Digest) else Digest.of(docs)
+    return pick_identity([r for r in digest.summary_records() if r["cloud_secrets.identity"] in attacked])
 
 
-def previews(docs: list[Mapping[str, Any]], labels: list[Mapping[str, Any]] | None = None,
+def previews(docs: list[Mapping[str, Any]] | Digest, labels: list[Mapping[str, Any]] | None = None,
              alerts: list[Record] | None = None, identity: str | None = None) -> list[tuple[Dashboard, bytes]]:
-    """Each dashboard as a PNG."""
+    """Each dashboard as a PNG, from tagged documents or their `Digest`."""
+    digest = docs if isinstance(docs, Digest) else Digest.of(docs)
     if identity is None and labels:
-        identity = attacked_identity(docs, labels)
-    return [(dash, png(fig)) for dash, fig in figures(docs, alerts, identity)]
+        identity = attacked_identity(digest, labels)
+    return [(dash, png(fig)) for dash, fig in figures(digest, alerts, identity)]
 
 
 def fragment(dash: Dashboard, image: bytes) -> str:
@@ -304,13 +368,14 @@ def fragment(dash: Dashboard, image: bytes) -> str:
             f'src="data:image/png;base64,{data}"></section>')
 
 
-def render_previews(docs: list[Mapping[str, Any]], labels: list[Mapping[str, Any]] | None = None,
+def render_previews(docs: list[Mapping[str, Any]] | Digest, labels: list[Mapping[str, Any]] | None = None,
                     alerts: list[Record] | None = None, identity: str | None = None) -> list[tuple[str, str]]:
     """(title, self-contained HTML fragment with the dashboard as an inline PNG) per dashboard.
 
-    `docs`: tagged documents. `labels` (the simulator's, one per document): when given and no `identity`
-    is, the drill-down shows the attacked identity that stands out most. `alerts`: alert documents
-    (see `alerts_from_backtest`); without them the alerts dashboard is empty.
+    `docs`: tagged documents, or a `Digest` of them (memory bounded by what the panels draw, not by the
+    number of documents). `labels` (the simulator's, one per document; only attack labels are read): when
+    given and no `identity` is, the drill-down shows the attacked identity that stands out most.
+    `alerts`: alert documents (see `alerts_from_backtest`); without them the alerts dashboard is empty.
     """
     return [(dash.title, fragment(dash, image)) for dash, image in previews(docs, labels, alerts, identity)]
 

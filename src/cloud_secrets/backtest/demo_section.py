@@ -37,7 +37,7 @@ def backtest_demo(es: Any, console: Console, directory: Path = BUILD) -> tuple[Q
     console.print(quality_table(quality))
     for slug, why in result.skipped_rules.items():
         console.print(f"[dim]{slug}: {why}[/dim]")
-    report = build_report(result, quality, labels, sample.tagged.name).write(directory / "report.html")
+    report = build_report(result, quality, labels, sample.tagged.name, sample.tagged).write(directory / "report.html")
     (directory / "quality.md").write_text(markdown(quality), encoding="utf-8")
     console.print(f"HTML report: {report.relative_to(ROOT) if report.is_relative_to(ROOT) else report}")
     return quality, report

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import orjson
 
 from .alerts import Alert
+from .events import iso
 from .quality import Labels, Quality
 from .report import Report, table
 from .run import Result
@@ -63,7 +66,27 @@ def false_alert_bars(q: Quality):  # type: ignore[no-untyped-def]
     return fig
 
 
-def build_report(result: Result, quality: Quality | None, labels: Labels | None, source: str) -> Report:
+def dashboard_previews(report: Report, tagged: Path, result: Result, labels: Labels | None) -> None:
+    """The package's dashboards as static images (dashboard_preview), from a second pass over the tagged file:
+    its secret-store documents go into a `Digest` (what the panels draw, counted per hour), not a list."""
+    from ..dashboard_preview import Digest, alerts_from_backtest, render_previews
+
+    digest = Digest()
+    with tagged.open("rb") as handle:
+        for line in handle:
+            if b"secret_access" in line:  # the documents the dashboards read are tagged so
+                digest.add(orjson.loads(line))
+    attacked = [{"identity": i, "kind": "attack"} for ids in (labels.attack_identities.values() if labels else ())
+                for i in sorted(ids)]
+    alerts = alerts_from_backtest({"rule": a.rule, "identity": a.identity, "start": iso(a.start)}
+                                  for a in result.alerts)
+    for title, fragment in render_previews(digest, attacked or None, alerts):
+        report.add_section(f"Dashboard preview: {title}", fragment)
+
+
+def build_report(result: Result, quality: Quality | None, labels: Labels | None, source: str,
+                 tagged: Path | None = None) -> Report:
+    """The report; with `tagged` (the input file, readable twice) also the dashboards' previews."""
     rules = [r.slug for r in result.rules]
     report = Report(f"Backtest of the cloud_secrets rule pack: {source}")
     span = ""
@@ -97,4 +120,6 @@ def build_report(result: Result, quality: Quality | None, labels: Labels | None,
         report.add_figure("False alerts per day", false_alert_bars(quality))
     report.add_figure("Alerts on a timeline per identity", timeline(result.alerts, labels, rules),
                       caption=f"The {MAX_IDENTITIES} identities with the most alerts; ⚠ marks attack identities.")
+    if tagged is not None:
+        dashboard_previews(report, tagged, result, labels)
     return report
