@@ -198,3 +198,18 @@ def test_rules_come_from_the_package_assets_with_their_slugs() -> None:
         runner_for(r)  # every rule of the pack compiles
     seed = seed_as_written()
     assert "azure.activitylogs" in seed.query and "logs-azure.activitylogs-*" in seed.index
+
+
+def test_only_a_pattern_naming_the_summary_index_reads_the_derived_rows() -> None:
+    """`FROM logs-cloud_secrets.identity_hourly-*` is fed the transform's rows; `logs-*`, which also matches
+    the summary index, reads raw events; a query mixing the summary with raw indices is refused."""
+    from cloud_secrets.backtest.derived import DerivedRunner
+
+    summary = "FROM logs-cloud_secrets.identity_hourly-* | STATS n = COUNT(*) BY cloud_secrets.identity"
+    wrapped = runner_for(rule("esql", summary, interval_ms=HOUR))
+    assert isinstance(wrapped, DerivedRunner) and "logs-aws.cloudtrail-*" in wrapped.index
+    assert wrapped.line_literals() == frozenset({"secret_access"})
+    assert not isinstance(runner_for(rule("esql", DISTINCT)), DerivedRunner)
+    with pytest.raises(UserError, match="cannot mix the derived index"):
+        runner_for(rule("esql", summary.replace("FROM logs-cloud_secrets.identity_hourly-*",
+                                                "FROM logs-cloud_secrets.identity_hourly-*, logs-aws.cloudtrail-*")))
