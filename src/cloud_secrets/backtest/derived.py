@@ -25,7 +25,7 @@ from __future__ import annotations
 import fnmatch
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,10 @@ class DerivedRunner(Runner):
     """A rule over a derived index: raw documents feed the source; the source's rows feed the rule's runner."""
 
     def __init__(self, rule: Rule, inner: Runner, source: SummarySource) -> None:
-        super().__init__(rule)
+        # A rule exception (the allowlist) filters the rule's own source, the derived rows, not the documents
+        # the transform summarises: run.py, which filters what it routes, gets the rule without it.
+        super().__init__(replace(rule, exceptions=None))
+        self.exceptions = rule.exceptions
         self.inner, self.source = inner, source
         self.last_write: int | None = None
         self.index = source.index
@@ -154,7 +157,8 @@ class DerivedRunner(Runner):
             self.inner.advance(at)
             self.last_write = at
             for row in rows:
-                self.inner.feed(row)
+                if self.exceptions is None or not self.exceptions.excludes(row.doc):
+                    self.inner.feed(row)
 
     def advance(self, now: int) -> None:
         self._release(now)
