@@ -52,6 +52,7 @@ def _vals(rec: Record, name: str) -> list[Any]:
     return [x for x in (v if isinstance(v, list) else [v]) if x is not None]
 
 
+_SOURCE_NAMES = {"events": "tagged events", "summary": "hourly summaries", "alerts": "alerts"}
 WEIGHT = "_documents"  # how many documents a record of a Digest stands for
 
 
@@ -335,7 +336,7 @@ def figures(docs: list[Mapping[str, Any]] | Digest, alerts: list[Record] | None 
     out = []
     for dash in dashboards():
         recs = source_records(dash, digest, alerts)
-        subtitle = f"{sum(map(weight, recs)):,} {dash.source} documents"
+        subtitle = f"{sum(map(weight, recs)):,} documents ({_SOURCE_NAMES.get(dash.source, dash.source)})"
         if dash.source == "summary":
             identity = identity or pick_identity(recs)
             recs = [r for r in recs if r.get("cloud_secrets.identity") == identity]
