@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .backtest.fieldpath import values_of as _values
 from .catalog import Catalog
 from .rules import templating
 
@@ -207,21 +208,9 @@ def composite_rows(es: Any, index: str, body: Mapping[str, Any], now: str | None
 # --- the reference computation ------------------------------------------------------------------------
 
 def _get(doc: Mapping[str, Any], dotted: str) -> Any:
-    if dotted in doc:
-        return doc[dotted]
-    cur: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(cur, Mapping) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
-
-
-def _values(doc: Mapping[str, Any], dotted: str) -> list[Any]:
-    value = _get(doc, dotted)
-    if value is None:
-        return []
-    return [v for v in (value if isinstance(value, list) else [value]) if v is not None]
+    """The field's one value (the first of several), None when missing; read as Elasticsearch does."""
+    values = _values(doc, dotted)
+    return values[0] if values else None
 
 
 def parse_time(value: str | float | int | datetime) -> datetime:
