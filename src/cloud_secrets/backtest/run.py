@@ -149,7 +149,7 @@ def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: P
     alerts.sort(key=lambda a: (a.start, a.rule, a.end))
     skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
                for r in runners if id(r) not in seen_runner}
-    suppressed = {r.rule.slug: r.suppressed for r in runners if r.rule.suppression is not None}
+    suppressed = {r.rule.slug: suppressors[id(r)].suppressed for r in runners if id(r) in suppressors}
     return Result(alerts, documents, parsed, first_ts, last_ts, rules, skipped, suppressed)
 
 
@@ -161,7 +161,6 @@ def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callab
         sup = suppressors.get(id(runner))
         if sup is not None:
             kept = [a for a in fresh if sup.admit(a)]
-            runner.suppressed = sup.suppressed
             del runner.alerts[runner.settled:]
             runner.alerts.extend(kept)
         for alert in runner.alerts[runner.settled:]:

@@ -30,9 +30,9 @@ How a rule's scheduled runs are mapped onto a file (docs/backtest.md, "Kibana's 
   result is the same except at the very start of the file, where there is no history (see quality.py's
   warm-up).
 
-Alert suppression (`alert_suppression` in the asset) is applied to the alerts a runner raises, in run.py
-(see suppression.py). Not modelled: `max_signals` (100 alerts per run), exceptions, and gaps or delays in
-the schedule.
+Alert suppression (`alert_suppression` in the asset) is applied to the alerts a runner raises, and rule
+exceptions (`--allowlist`) to the documents it is fed, in run.py (see suppression.py and exceptions.py).
+Not modelled: `max_signals` (100 alerts per run), and gaps or delays in the schedule.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ class Runner:
         self.alerts: list[Alert] = []
         self.index = list(rule.index)
         self.settled = 0  # alerts[:settled] went through alert suppression (see run.py)
-        self.suppressed = 0
 
     def feed(self, ev: Event) -> None:
         raise NotImplementedError
