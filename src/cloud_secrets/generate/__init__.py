@@ -34,20 +34,19 @@ def render(cat: Catalog | None = None) -> dict[str, str]:
 
 def write(root: Path = paths.ROOT) -> list[str]:
     """Write every generated file; returns the paths that changed."""
-    changed = []
-    for rel, content in render().items():
+    rendered = render()
+    changed = drift(root, rendered)
+    for rel in changed:
         target = root / rel
-        if not target.exists() or target.read_text(encoding="utf-8") != content:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content, encoding="utf-8")
-            changed.append(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered[rel], encoding="utf-8")
     return changed
 
 
-def drift(root: Path = paths.ROOT) -> list[str]:
+def drift(root: Path = paths.ROOT, rendered: dict[str, str] | None = None) -> list[str]:
     """Generated files that are missing or differ from what the catalog renders to."""
     stale = []
-    for rel, content in render().items():
+    for rel, content in (render() if rendered is None else rendered).items():
         target = root / rel
         if not target.exists() or target.read_text(encoding="utf-8") != content:
             stale.append(rel)
