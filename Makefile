@@ -11,8 +11,13 @@ export ELASTIC_PACKAGE_DATA_HOME := $(TOOLS)/elastic-package-home
 # The Go checksum database does not list these modules; go.sum in scripts/tools pins their hashes.
 export GONOSUMDB := github.com/elastic
 export GOFLAGS := -mod=mod
+# The backtest's compiled reader (native/, Rust with PyO3) is built with the machine's rustup toolchain; the
+# crates Cargo.lock pins are downloaded into .tools/cargo.
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+export CARGO_HOME := $(TOOLS)/cargo
+export CARGO_TARGET_DIR := $(TOOLS)/cargo-target
 
-.PHONY: help bootstrap venv tools engine-jars browser generate check-generated lint package demo test bench registry clean dashboards-preview
+.PHONY: help bootstrap venv native tools engine-jars browser generate check-generated lint package demo test bench registry clean dashboards-preview
 
 help:
 	@echo "make bootstrap  install the Python env, elastic-package, package-registry and the engine jars"
@@ -23,12 +28,19 @@ help:
 	@echo "make registry   serve the built package to Fleet from a local package registry (REGISTRY_ADDRESS)"
 	@echo "make clean      remove build output and the engine's data (keeps installed tools)"
 
-bootstrap: venv tools engine-jars
+bootstrap: venv native tools engine-jars
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+# maturin (pinned in native/pyproject.toml) builds the extension module into the venv; cargo runs --locked.
+native: $(VENV)/.native
+$(VENV)/.native: $(VENV)/.installed native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+	@test -x "$(CARGO)" || { echo "cargo not found: install Rust (rustup) or set CARGO=/path/to/cargo"; exit 1; }
+	PATH="$(dir $(CARGO)):$$PATH" $(PY) -m pip install -q --no-deps --force-reinstall ./native
 	touch $@
 
 tools: $(TOOLS)/bin/elastic-package $(TOOLS)/bin/package-registry
@@ -61,6 +73,8 @@ check-generated: venv
 
 lint: venv
 	$(VENV)/bin/ruff check src tests
+	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) fmt --check
+	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) clippy --locked -q --release --all-targets -- -D warnings
 
 package: bootstrap check-generated
 	cd package && $(TOOLS)/bin/elastic-package check
@@ -70,6 +84,8 @@ demo: bootstrap package
 
 test: bootstrap browser
 	$(VENV)/bin/ruff check src tests
+	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) fmt --check
+	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) test --locked -q --release
 	$(VENV)/bin/pytest
 
 bench: bootstrap

@@ -14,8 +14,12 @@ from cloud_secrets import baselines
 from cloud_secrets.backtest import assess, package_rules, read_labels, run_file, seed_as_written, select
 from cloud_secrets.backtest.events import iso, parse_timestamp
 from cloud_secrets.backtest.plots import build_report
+from cloud_secrets.backtest.readers import native_available
+from cloud_secrets.backtest.rulepack import with_allowlist
 from cloud_secrets.backtest.sample import Sample, tagged_sample
 from cloud_secrets.dashboards import dashboards
+from cloud_secrets.rules.exceptions import Allowlist
+from cloud_secrets.simulate.allowlist import automation_identities
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -48,6 +52,22 @@ def test_rules_catch_the_scenarios_they_are_built_for(sample: Sample) -> None:
     assert not result.skipped_rules
     assert {"microburst_keyvault_dump", "stratus_gcp_retrieve"} <= q["baseline_deviation"].detected
     assert "low_and_slow" not in q["baseline_deviation"].detected  # five secrets an hour
+
+
+@pytest.mark.engine
+def test_the_native_reader_gives_the_python_readers_results(sample: Sample) -> None:
+    """The compiled reader parses only the fields the pack reads (Runner.fields): every rule, with alert
+    suppression and the simulated team's allowlist as rule exceptions, alerts exactly as over whole documents."""
+    assert native_available(), "the native reader is not built: run `make bootstrap`"
+    allow = Allowlist(tuple(automation_identities(sample.labels.read_text().splitlines())))
+    for rules in ([*package_rules(), seed_as_written()], with_allowlist(package_rules(), allow)):
+        native = run_file(str(sample.tagged), rules, native=True)
+        python = run_file(str(sample.tagged), rules, native=False)
+        assert [a.to_json() for a in native.alerts] == [a.to_json() for a in python.alerts]
+        assert [a.events for a in native.alerts] == [a.events for a in python.alerts]
+        assert (native.documents, native.parsed, native.suppressed, native.first_ts, native.last_ts) == \
+            (python.documents, python.parsed, python.suppressed, python.first_ts, python.last_ts)
+        assert len(native.alerts) > 100
 
 
 @pytest.mark.engine

@@ -183,7 +183,7 @@ def test_prefilter_is_derived_from_the_parsed_pack() -> None:
 
 
 def test_cover_keeps_words_without_a_shared_part() -> None:
-    assert cover([b"GetSecretValue", b"ListSecrets", b"xyz"]) == [b"xyz", b"tSecret"]
+    assert cover((b"GetSecretValue", b"ListSecrets", b"xyz")) == [b"xyz", b"tSecret"]
     assert needles([frozenset({"a"}), None]) is None
 
 

@@ -29,6 +29,10 @@ INTERVAL = timedelta(hours=1)
 SUMMARY = "cloud_secrets.summary"
 GROUP_BY = ("cloud_secrets.identity", "cloud_secrets.identity_type", "cloud_secrets.provider")
 READS = ("read", "batch_read")
+#: Every field the transform reads of a tagged document: its source query, its groups and its aggregations
+#: (`is_secret_access`, `SummaryBuilder.add`, `_Acc.add`).
+SOURCE_FIELDS = ("@timestamp", "tags", *GROUP_BY, "cloud_secrets.operation", "cloud_secrets.outcome",
+                 "cloud_secrets.secret.id", "cloud_secrets.secret.count", "source.ip")
 
 
 @dataclass(frozen=True)

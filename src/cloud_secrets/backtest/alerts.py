@@ -9,6 +9,10 @@ from .esql_values import EsDate
 from .events import Event, iso
 from .fieldpath import values_of
 
+#: The fields an alert reads of its first document when its result names no identity or address.
+IDENTITY_FIELDS = ("cloud_secrets.identity", "user.name")
+ALERT_FIELDS = (*IDENTITY_FIELDS, "source.ip")
+
 
 @dataclass
 class Alert:
@@ -61,7 +65,7 @@ def alert_from_events(rule: str, events: list[Event], *, identity: Any = None, s
     """An alert over `events` (in time order); identity and address default to the first event's."""
     first = events[0] if events else None
     doc = first.doc if first else None
-    ident = identity if identity not in (None, []) else _first(doc, "cloud_secrets.identity", "user.name")
+    ident = identity if identity not in (None, []) else _first(doc, *IDENTITY_FIELDS)
     ip = source_ip if source_ip not in (None, []) else _first(doc, "source.ip")
     if isinstance(ident, list):
         ident = ",".join(map(str, ident))

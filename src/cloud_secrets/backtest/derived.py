@@ -152,6 +152,10 @@ class DerivedRunner(Runner):
     def line_literals(self) -> Literals:
         return self.literals
 
+    def fields(self) -> frozenset[str] | None:
+        """What the transform reads of a document (the rule itself reads summary rows, built here)."""
+        return frozenset(baselines.SOURCE_FIELDS)
+
     def _release(self, now: int | None) -> None:
         for at, rows in self.source.due(now):
             self.inner.advance(at)

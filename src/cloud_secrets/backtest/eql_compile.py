@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import eql
@@ -22,7 +23,7 @@ import eql
 from ..errors import UserError
 from ..rules.syntax import QuerySyntaxError, parse_eql
 from . import conditions as c
-from .fieldpath import Getter, compile_getter
+from .fieldpath import Getter, compile_getter, recording
 
 _OPTIONAL = re.compile(r"\?([A-Za-z_@][\w.@]*)")
 _INSENSITIVE_OPS = re.compile(r"\b(?:in|like|regex)~")
@@ -48,6 +49,7 @@ class SequenceSpec:
     literals: c.Literals
     key_names: list[str] = field(default_factory=list)
     is_sequence: bool = True
+    fields: frozenset[str] = frozenset()  # every field the query reads
 
 
 class _Compiler:
@@ -123,8 +125,18 @@ def _event_type(event_type: str) -> tuple[c.Predicate | None, c.Literals]:
     return c.in_set(compile_getter("event.category"), frozenset([event_type])), frozenset([event_type])
 
 
+@lru_cache(maxsize=64)
 def compile_eql(query: str) -> SequenceSpec:
-    """Compile an EQL query of the rule pack's subset: event queries and sequences (by, maxspan, runs, until)."""
+    """Compile an EQL query of the rule pack's subset: event queries and sequences (by, maxspan, runs, until).
+
+    Compiled once per query text: a spec is never changed by the matchers that use it."""
+    with recording() as reads:
+        spec = _compile(query)
+    spec.fields = frozenset(reads)
+    return spec
+
+
+def _compile(query: str) -> SequenceSpec:
     if _INSENSITIVE_OPS.search(query):
         raise UserError("EQL: the case-insensitive operators (in~, like~, regex~) are not supported by the backtest")
     try:

@@ -21,6 +21,7 @@ import fnmatch
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from antlr4 import ParserRuleContext
@@ -32,7 +33,7 @@ from ..rules.syntax import QuerySyntaxError, parse_esql
 from . import conditions as c
 from . import esql_values as v
 from .events import Event
-from .fieldpath import compile_getter
+from .fieldpath import compile_getter, recording
 
 
 class Row:
@@ -60,6 +61,7 @@ class EsqlPlan:
     literals: c.Literals
     commands: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # every name the query reads or writes
+    fields: frozenset[str] = frozenset()  # every field it reads of a document
 
     def materialise(self, row: Row) -> None:
         """Copy the fields the per-run steps may read into the row and let go of the document: each run
@@ -453,7 +455,16 @@ def _constant_string(node: Any) -> str | None:
         node = kids[0]
 
 
+@lru_cache(maxsize=64)
 def compile_esql(query: str) -> EsqlPlan:
+    """Compiled once per query text: a plan is never changed by the runners that use it."""
+    with recording() as reads:
+        plan = _compile(query)
+    plan.fields = frozenset(reads)
+    return plan
+
+
+def _compile(query: str) -> EsqlPlan:
     try:
         tree = parse_esql(query)
     except QuerySyntaxError as err:

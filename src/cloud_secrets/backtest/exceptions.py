@@ -17,6 +17,8 @@ from typing import Any
 from ..rules.exceptions import Allowlist
 from .fieldpath import values_of
 
+EXCEPTION_FIELDS = ("cloud_secrets.identity", "source.ip")  # what `excludes` reads
+
 
 @dataclass(frozen=True)
 class ExceptionFilter:

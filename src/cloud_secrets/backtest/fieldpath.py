@@ -7,11 +7,26 @@ dotted key (`{"a.b": 1}`); both spellings are read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 Getter = Callable[[Any], Any]
+
+_recorders: list[set[str]] = []
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """The paths `compile_getter` compiles inside the block: the fields a query compiled there reads, which
+    the native reader parses and no others (see scan.py). Every compiler reads fields through getters."""
+    seen: set[str] = set()
+    _recorders.append(seen)
+    try:
+        yield seen
+    finally:
+        _recorders.remove(seen)
 
 
 def values_of(doc: Any, path: str) -> list[Any]:
@@ -28,6 +43,8 @@ def compile_getter(path: str) -> Getter:
     Fast paths walk nested objects; the general walk (arrays of objects on the way, keys spelled with
     dots at any level) runs only when the nested walk meets an array of objects or a dotted key.
     """
+    for seen in _recorders:
+        seen.add(path)
     parts = tuple(path.split("."))
     slow = _slow
 

@@ -9,22 +9,32 @@ default operator).
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from luqum import tree as lt
 
 from ..errors import UserError
 from ..rules.syntax import QuerySyntaxError, parse_lucene
 from . import conditions as c
-from .fieldpath import compile_getter
+from .fieldpath import compile_getter, recording
 
 
-def compile_lucene(query: str) -> tuple[c.Predicate, c.Literals]:
+class LuceneQuery(NamedTuple):
+    predicate: c.Predicate
+    literals: c.Literals
+    fields: frozenset[str]  # every field the query reads
+
+
+@lru_cache(maxsize=64)
+def compile_lucene(query: str) -> LuceneQuery:
     try:
         node = parse_lucene(query)
     except QuerySyntaxError as err:
         raise UserError(f"Lucene: {err}") from None
-    return _node(node, None)
+    with recording() as reads:
+        predicate, literals = _node(node, None)
+    return LuceneQuery(predicate, literals, frozenset(reads))
 
 
 def _term(node: Any) -> str:

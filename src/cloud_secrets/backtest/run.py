@@ -1,18 +1,16 @@
 """Stream a file of tagged documents through the rule pack's runners.
 
 Documents must be in time order (as `cloud-secrets simulate` writes them and `cloud-secrets tag` keeps
-them). Lines are read as bytes; a line that fails the pack's byte prefilter is skipped unparsed (so a
-malformed line no rule could match goes unnoticed), every other line is parsed (orjson), given to the
-runners whose index patterns match its data stream (`<type>-<dataset>-<namespace>`), and dropped, unless a
-runner keeps it in its window. Memory is bounded by the rules' windows (maxspan, lookback, history).
+them). A reader (readers.py: the compiled one for files, the Python one for any iterable of lines) gives
+the documents that pass the pack's byte prefilter (prefilter.py), each with its position and line number;
+they are routed to the runners whose index patterns match their data stream (`<type>-<dataset>-<namespace>`)
+and dropped, unless a runner keeps them in its window. Memory is bounded by the rules' windows (maxspan,
+lookback, history) and, for the compiled reader, by its read-ahead of a few 1 MiB blocks.
 
-Reading a file in large chunks and searching them with `bytes.find` (cutting out only the candidate lines)
-was measured and is not faster in CPython: the line numbers and the exact skipping of blank lines then
-need their own passes over the bytes (`bytes.count`, a regular expression), which cost more than the
-per-line loop they save; `make bench`'s production mix ran at 545,000 lines/s that way, 590,000 line by
-line. What did pay: a 1 MiB read buffer instead of 8 KiB (one read call for every 6 lines of 1.3 kB before;
-about 740,000 lines/s after), testing a lone substring inline instead of calling a function per line, not
-copying each line with `strip()` to see whether it is blank, and fewer garbage collector passes.
+Measured on `make bench`'s production mix (100,000 CloudTrail documents, 3% of them secret-store calls):
+the Python reader spends most of its time on the per-line loop and on building whole documents (orjson: a
+tree of a hundred objects for 2 kB of JSON); the compiled reader searches the bytes on its own thread and
+hands over only the fields the rules read, so what remains in Python is the rules themselves.
 """
 
 from __future__ import annotations
@@ -24,17 +22,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import orjson
-
 from ..errors import UserError
 from .alerts import Alert
 from .events import Event, parse_timestamp
-from .prefilter import line_test, needles
+from .prefilter import needles
+from .readers import LineReader, NativeReader, Progress, native_available
 from .rulepack import Rule
 from .runners import Runner, runner_for
 from .suppression import Suppressor
 
-Progress = Callable[[int], None]  # bytes read so far
+#: What this loop reads of every document, besides what the runners read (`pack_fields`).
+RUN_FIELDS = ("@timestamp", "data_stream.type", "data_stream.dataset", "data_stream.namespace")
 
 
 @dataclass
@@ -63,50 +61,61 @@ def _index_name(doc: dict[str, Any]) -> str:
 def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Progress | None = None,
               on_alert: Callable[[Alert], None] | None = None) -> Result:
     """Alerts are collected in the Result, sorted by start; or, with `on_alert`, handed over as they are raised
-    and not kept (memory then stays bounded however many alerts a long input raises)."""
+    and not kept (memory then stays bounded however many alerts a long input raises). Read in Python."""
+    runners = [runner_for(r) for r in rules]
+    reader = LineReader(lines, name, needles(r.line_literals() for r in runners), progress)
+    return _run(reader, name, rules, runners, on_alert)
+
+
+def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
+             on_alert: Callable[[Alert], None] | None = None, native: bool | None = None) -> Result:
+    """As run_lines, over a file (`/dev/stdin` too), with the native reader when it is installed (or `native`)."""
+    name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
+    runners = [runner_for(r) for r in rules]
+    found = needles(r.line_literals() for r in runners)
+    if native if native is not None else native_available():
+        return _run(NativeReader(path, name, found, pack_fields(runners), progress), name, rules, runners, on_alert)
+    try:
+        handle: IO[bytes] = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed below
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from None
+    with handle:
+        return _run(LineReader(handle, name, found, progress), name, rules, runners, on_alert)
+
+
+def pack_fields(runners: list[Runner]) -> frozenset[str] | None:
+    """Every field the runners and this loop read of a document (None when a runner cannot tell)."""
+    out = set(RUN_FIELDS)
+    for runner in runners:
+        fields = runner.fields()
+        if fields is None:
+            return None
+        out |= fields
+    return frozenset(out)
+
+
+def _run(reader: LineReader | NativeReader, name: str, rules: list[Rule], runners: list[Runner],
+         on_alert: Callable[[Alert], None] | None) -> Result:
     # Every parsed document is a tree of young dicts and lists that the runners keep for a while, so the
     # default collector thresholds (700 allocations) make it traverse them over and over: a fifth of the
     # time on dense input. Collections are made rarer, not disabled, for the run.
     thresholds = gc.get_threshold()
     gc.set_threshold(max(thresholds[0], 20_000), max(thresholds[1], 50), max(thresholds[2], 100))
     try:
-        return _run_lines(lines, name, rules, progress, on_alert)
+        return _run_documents(reader, name, rules, runners, on_alert)
     finally:
         gc.set_threshold(*thresholds)
 
 
-def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Progress | None,
-               on_alert: Callable[[Alert], None] | None) -> Result:
-    runners = [runner_for(r) for r in rules]
-    found = needles(r.line_literals() for r in runners)
-    test = line_test(found)
-    single = found[0] if found is not None and len(found) == 1 else None  # tested inline: no call a line
+def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rule], runners: list[Runner],
+                   on_alert: Callable[[Alert], None] | None) -> Result:
     routes: dict[str, list[Runner]] = {}
     suppressors = {id(r): r.rule.suppression.fresh() for r in runners if r.rule.suppression is not None}
     seen_runner: set[int] = set()
-    documents = parsed = 0
+    parsed = 0
     first_ts = last_ts = None
     last_line = 0
-    read = 0
-    loads = orjson.loads
-    for number, line in enumerate(lines, start=1):
-        if progress is not None:
-            read += len(line)
-            if number % 65536 == 0:
-                progress(read)
-        if not line or (line[0] != 123 and not line.strip()):  # 123: `{`; strip() would copy every line
-            continue
-        index = documents
-        documents += 1
-        if single is not None:
-            if single not in line:
-                continue
-        elif test is not None and not test(line):
-            continue
-        try:
-            doc = loads(line)
-        except orjson.JSONDecodeError as err:
-            raise UserError(f"{name}:{number}: not valid JSON ({err})") from None
+    for index, number, doc in reader:
         if type(doc) is not dict:
             raise UserError(f"{name}:{number}: expected a JSON object, got {type(doc).__name__}")
         parsed += 1
@@ -143,14 +152,12 @@ def _run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: P
     for runner in runners:
         runner.finish()
         _settle(runner, suppressors, on_alert)
-    if progress is not None:
-        progress(read)
     alerts = [a for r in runners for a in r.alerts]
     alerts.sort(key=lambda a: (a.start, a.rule, a.end))
     skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
                for r in runners if id(r) not in seen_runner}
     suppressed = {r.rule.slug: suppressors[id(r)].suppressed for r in runners if id(r) in suppressors}
-    return Result(alerts, documents, parsed, first_ts, last_ts, rules, skipped, suppressed)
+    return Result(alerts, reader.documents, parsed, first_ts, last_ts, rules, skipped, suppressed)
 
 
 def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callable[[Alert], None] | None) -> None:
@@ -171,14 +178,3 @@ def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callab
             on_alert(alert)
         runner.alerts.clear()
         runner.settled = 0
-
-
-def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
-             on_alert: Callable[[Alert], None] | None = None) -> Result:
-    try:
-        handle: IO[bytes] = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed below
-    except OSError as err:
-        raise UserError(f"cannot read {path}: {err.strerror}") from None
-    with handle:
-        name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
-        return run_lines(handle, name, rules, progress, on_alert)

@@ -41,12 +41,13 @@ import itertools
 from collections import deque
 from typing import Any
 
-from .alerts import Alert, alert_from_events
+from .alerts import ALERT_FIELDS, Alert, alert_from_events
 from .conditions import Literals, Predicate, literals_all
 from .eql_compile import compile_eql
 from .esql_compile import Row, compile_esql
 from .esql_values import EsDate
 from .events import Event
+from .exceptions import EXCEPTION_FIELDS
 from .fieldpath import compile_getter
 from .lucene_compile import compile_lucene
 from .rulepack import Rule
@@ -57,6 +58,7 @@ class Runner:
     """Feed events in time order; `alerts` fills as rule runs fire."""
 
     literals: Literals = None
+    reads: frozenset[str] | None = None  # the fields its compiled query reads (None: unknown)
     index: list[str]
 
     def __init__(self, rule: Rule) -> None:
@@ -74,6 +76,18 @@ class Runner:
         by_index = frozenset(datasets) if datasets and all(d and "*" not in d for d in datasets) else None
         return literals_all([self.literals, by_index])
 
+    def fields(self) -> frozenset[str] | None:
+        """Every field the rule reads of a document: its query's, its alerts', its suppression's and its
+        exception's (None: unknown, so whole documents are needed)."""
+        if self.reads is None:
+            return None
+        extra = set(ALERT_FIELDS)
+        if self.rule.suppression is not None:
+            extra.update(self.rule.suppression.group_by)
+        if self.rule.exceptions is not None:
+            extra.update(EXCEPTION_FIELDS)
+        return self.reads | extra
+
     def advance(self, now: int) -> None:
         """Time has reached `now` (the next event's timestamp): execute the runs due before it."""
 
@@ -90,6 +104,7 @@ class EqlRunner(Runner):
         super().__init__(rule)
         spec = compile_eql(rule.query)
         self.literals = spec.literals
+        self.reads = spec.fields
         self.matcher = matcher_for(spec, self._matched)
 
     def _matched(self, events: list[Any], key: tuple[Any, ...]) -> None:
@@ -143,6 +158,7 @@ class EsqlRunner(ScheduledRunner):
         self.plan = compile_esql(rule.query)
         self.index = self.plan.sources
         self.literals = self.plan.literals
+        self.reads = self.plan.fields
         self.reported: dict[int, int] = {}  # non-aggregating: event index -> ts, alerted once
 
     def feed(self, ev: Event) -> None:
@@ -174,14 +190,15 @@ class ThresholdRunner(ScheduledRunner):
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         self.predicate: Predicate
-        self.predicate, self.literals = compile_lucene(rule.query)
+        self.predicate, self.literals, reads = compile_lucene(rule.query)
         spec = rule.threshold or {}
         fields = spec.get("field") or []
-        self.fields = [fields] if isinstance(fields, str) else list(fields)
-        self.getters = [compile_getter(f) for f in self.fields]
+        self.by = [fields] if isinstance(fields, str) else list(fields)
+        self.getters = [compile_getter(f) for f in self.by]
         self.value = int(spec.get("value", 1))
         cardinality = spec.get("cardinality") or []
         self.cardinality = [(compile_getter(cd["field"]), int(cd["value"])) for cd in cardinality]
+        self.reads = reads | set(self.by) | {cd["field"] for cd in cardinality}
         self.last_alert: dict[tuple[Any, ...], int] = {}  # bucket -> ts of the last event it alerted on
 
     def feed(self, ev: Event) -> None:
@@ -212,7 +229,7 @@ class ThresholdRunner(ScheduledRunner):
             if not distinct_ok:
                 continue
             self.last_alert[bucket] = events[-1].ts
-            self.alerts.append(self.make_alert(events, dict(zip(self.fields, bucket, strict=True)), run))
+            self.alerts.append(self.make_alert(events, dict(zip(self.by, bucket, strict=True)), run))
         horizon = run - self.rule.lookback_ms
         if len(self.last_alert) > 1024:
             self.last_alert = {b: ts for b, ts in self.last_alert.items() if ts >= horizon}
@@ -222,8 +239,9 @@ class NewTermsRunner(Runner):
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         self.predicate: Predicate
-        self.predicate, self.literals = compile_lucene(rule.query)
+        self.predicate, self.literals, reads = compile_lucene(rule.query)
         self.getters = [compile_getter(f) for f in rule.new_terms_fields]
+        self.reads = reads | set(rule.new_terms_fields)
         self.last_seen: dict[tuple[Any, ...], int] = {}
         self.next_purge = 0
 

@@ -1,0 +1,183 @@
+//! Reading a file of JSON lines in blocks and picking out the lines a rule pack may match.
+//!
+//! A line is a document unless it is empty or only ASCII whitespace (documents are numbered from 0 among
+//! the non-blank lines; lines from 1 among all). A document is a candidate when it contains one of the
+//! needles (byte strings from the rules' literals, see `prefilter.py`), or always when there are none.
+//! The needle search runs over the whole block, not line by line: after a match the search resumes at
+//! the end of the matching line, so every byte is searched at most once.
+
+use std::io::Read;
+
+use aho_corasick::AhoCorasick;
+
+use crate::project::{project, Fields};
+
+pub const BLOCK: usize = 1 << 20;
+
+/// A candidate document: its index among documents, its line number, and where its projected text is in
+/// the block (or why it is not valid JSON).
+pub struct Candidate {
+    pub index: u64,
+    pub line: u64,
+    pub text: Result<(usize, usize), String>,
+}
+
+/// The candidates of one block of input, their projected text (a few hundred bytes a document, so the read
+/// buffer is reused and a block costs little memory), and how far the reader was at the block's end.
+#[derive(Default)]
+pub struct Block {
+    pub text: Vec<u8>,
+    pub candidates: Vec<Candidate>,
+    pub position: Position,
+}
+
+/// What the reader has done so far: documents seen and bytes read.
+#[derive(Clone, Copy, Default)]
+pub struct Position {
+    pub documents: u64,
+    pub bytes: u64,
+}
+
+pub struct Selector {
+    needles: Option<AhoCorasick>, // None: every document is a candidate
+    fields: Option<Fields>,
+    position: Position,
+    lines: u64,
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    // Python's bytes.strip() whitespace: space, \t, \n, \r, \v, \f
+    line.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+}
+
+impl Selector {
+    pub fn new(needles: Option<Vec<Vec<u8>>>, fields: Option<Vec<String>>) -> Result<Selector, String> {
+        let needles = match needles {
+            Some(n) => Some(AhoCorasick::new(n).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let fields = fields.map(|f| Fields::new(&f));
+        Ok(Selector {
+            needles,
+            fields,
+            position: Position::default(),
+            lines: 0,
+        })
+    }
+
+    /// The candidates among `data`, whole lines (the last one may lack its newline at the end of input).
+    pub fn select(&mut self, data: &[u8]) -> Block {
+        let mut out = Block::default();
+        let mut start = 0;
+        let mut next_match = self.find(data, 0);
+        while start < data.len() {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i + 1);
+            let line = &data[start..end];
+            self.lines += 1;
+            if line[0] == b'{' || !is_blank(line) {
+                let index = self.position.documents;
+                self.position.documents += 1;
+                if next_match < end {
+                    let start = out.text.len();
+                    let text = project(line, self.fields.as_ref(), &mut out.text).map(|_| (start, out.text.len()));
+                    out.candidates.push(Candidate {
+                        index,
+                        line: self.lines,
+                        text,
+                    });
+                }
+            }
+            if next_match < end {
+                next_match = self.find(data, end);
+            }
+            start = end;
+        }
+        self.position.bytes += data.len() as u64;
+        out.position = self.position;
+        out
+    }
+
+    /// The start of the next needle at or after `from` (every position when there are no needles).
+    fn find(&self, data: &[u8], from: usize) -> usize {
+        if from >= data.len() {
+            return usize::MAX;
+        }
+        match &self.needles {
+            None => from,
+            Some(ac) => ac.find(&data[from..]).map_or(usize::MAX, |m| from + m.start()),
+        }
+    }
+}
+
+/// Reads `input` in blocks of whole lines and hands each block's candidates to `emit` (false: stop).
+pub fn scan<R: Read>(
+    mut input: R,
+    selector: &mut Selector,
+    mut emit: impl FnMut(Block) -> bool,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; BLOCK];
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0); // a line longer than the block
+        }
+        let n = input.read(&mut buf[filled..])?;
+        let eof = n == 0;
+        filled += n;
+        let cut = if eof {
+            filled
+        } else {
+            memchr::memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1)
+        };
+        if cut > 0 || eof {
+            if !emit(selector.select(&buf[..cut])) {
+                return Ok(());
+            }
+            buf.copy_within(cut..filled, 0);
+            filled -= cut;
+        }
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(data: &[u8], needles: Option<Vec<&str>>) -> (Vec<(u64, u64)>, Position) {
+        let needles = needles.map(|n| n.iter().map(|s| s.as_bytes().to_vec()).collect());
+        let mut sel = Selector::new(needles, None).unwrap();
+        let mut got = Vec::new();
+        let mut pos = Position::default();
+        scan(data, &mut sel, |block| {
+            got.extend(block.candidates.iter().map(|c| (c.index, c.line)));
+            pos = block.position;
+            true
+        })
+        .unwrap();
+        (got, pos)
+    }
+
+    #[test]
+    fn numbers_documents_and_lines_and_skips_blank_lines() {
+        let data = b"{\"a\":\"x\"}\n\n  \t\n{\"a\":\"y\"}\r\n{\"a\":\"x\"}";
+        let (got, pos) = run(data, Some(vec!["\"x\""]));
+        assert_eq!(got, vec![(0, 1), (2, 5)]);
+        assert_eq!(pos.documents, 3);
+        assert_eq!(pos.bytes, data.len() as u64);
+        let (all, _) = run(data, None);
+        assert_eq!(all, vec![(0, 1), (1, 4), (2, 5)]);
+    }
+
+    #[test]
+    fn a_line_longer_than_a_block() {
+        let long = format!("{{\"a\":\"{}\",\"b\":\"needle\"}}\n", "z".repeat(3 * BLOCK));
+        let data = format!("{{}}\n{long}{{\"b\":\"needle\"}}\n");
+        let (got, pos) = run(data.as_bytes(), Some(vec!["needle"]));
+        assert_eq!(got, vec![(1, 2), (2, 3)]);
+        assert_eq!(pos.documents, 3);
+    }
+}
