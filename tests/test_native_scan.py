@@ -127,3 +127,12 @@ def test_runs_give_the_same_result_with_either_reader(tmp_path: Path) -> None:
     native, python = run_file(str(path), r, native=True), run_file(str(path), r, native=False)
     assert [a.to_json() for a in native.alerts] == [a.to_json() for a in python.alerts] and native.alerts
     assert (native.documents, native.parsed) == (python.documents, python.parsed) == (60, 60)
+
+
+def test_an_action_spelled_with_json_escapes_is_still_read(tmp_path: Path) -> None:
+    """Elasticsearch unescapes `\\u0047etSecretValue` to GetSecretValue: the prefilter lets the line through."""
+    escaped = _doc(1, "GetSecretValue").replace(b"GetSecretValue", b"\\u0047etSecretValue")
+    path = _write(tmp_path / "escaped.ndjson", [_doc(0, "DescribeInstances") + b"\n", escaped + b"\n"])
+    r = [rule("eql", 'any where event.action == "GetSecretValue"')]
+    for native in (True, False):
+        assert [a.lines for a in run_file(str(path), r, native=native).alerts] == [[2]]

@@ -1,11 +1,12 @@
 //! `cloud_secrets_scan`: the backtest's reader, compiled (used by `src/cloud_secrets/backtest/readers.py`).
 //!
-//! `Scanner(path, needles, fields)` reads a file of JSON lines on a thread of its own and picks out the lines
-//! that contain one of `needles` (`lines.rs`). Iterating it gives, per 1 MiB block of input, a list of
-//! `(index, line, doc)`: the document's position among the non-blank lines, its line number, and only
-//! `fields` of it as a dict (`project.rs`), parsed on the calling thread while the reader reads on. A line
-//! that is not valid JSON raises `LineError(line, message)` once the documents before it were handed over.
-//! `documents` and `bytes_read` tell how far the reader has got.
+//! `Scanner(path, needles, fields)` reads a file of JSON lines on a thread of its own, picks out the lines
+//! that contain one of `needles` (`lines.rs`) and cuts each down to `fields` (`project.rs`). Iterating it
+//! gives, per 1 MiB block of input, a list of `(index, line, doc)`: the document's position among the
+//! non-blank lines, its line number, and its cut-down document as Python objects (`build.rs`), built on the
+//! calling thread while the reader reads on. A line that is not valid JSON raises `LineError(line, message)`
+//! once the documents before it were handed over. `documents` and `bytes_read` tell how far the reader has
+//! got.
 
 mod build;
 mod lines;
@@ -76,7 +77,7 @@ impl Scanner {
         slf
     }
 
-    /// The next block's documents, parsed here while the reader thread reads on.
+    /// The next block's documents, built here while the reader thread reads on.
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
         if self.next >= self.block.candidates.len() {
             if self.done {

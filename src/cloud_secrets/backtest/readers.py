@@ -48,7 +48,6 @@ class LineReader:
     def __iter__(self) -> Iterator[Item]:
         found, progress, name = self.needles, self.progress, self.name
         test = line_test(found)
-        single = found[0] if found is not None and len(found) == 1 else None  # tested inline: no call a line
         loads = orjson.loads
         read = 0
         for number, line in enumerate(self.lines, start=1):
@@ -60,10 +59,7 @@ class LineReader:
                 continue
             index = self.documents
             self.documents += 1
-            if single is not None:
-                if single not in line:
-                    continue
-            elif test is not None and not test(line):
+            if test is not None and not test(line):
                 continue
             try:
                 doc = loads(line)
