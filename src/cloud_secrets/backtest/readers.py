@@ -7,7 +7,8 @@
   the rule pack reads (`Runner.fields`: a few values per document instead of a tree of a hundred). Used for
   files, /dev/stdin included, when the extension is installed.
 - `LineReader`, pure Python over any iterable of lines: whole documents (orjson). The reference the native
-  reader is tested against (tests/test_native_scan.py: same alerts for the whole pack on a simulated week).
+  reader is tested against (tests/test_native_scan.py: documents, lines, errors; test_backtest_engine.py:
+  the same alerts for the whole pack on a simulated, tagged sample).
 
 A line that fails the needle test is skipped unparsed by both, so a malformed line no rule could match goes
 unnoticed; a malformed candidate is an error naming its line.
