@@ -11,7 +11,8 @@ from .fieldpath import values_of
 
 #: The fields an alert reads of its first document when its result names no identity or address.
 IDENTITY_FIELDS = ("cloud_secrets.identity", "user.name")
-ALERT_FIELDS = (*IDENTITY_FIELDS, "source.ip")
+ADDRESS_FIELD = "source.ip"
+ALERT_FIELDS = (*IDENTITY_FIELDS, ADDRESS_FIELD)
 
 
 @dataclass
@@ -66,7 +67,7 @@ def alert_from_events(rule: str, events: list[Event], *, identity: Any = None, s
     first = events[0] if events else None
     doc = first.doc if first else None
     ident = identity if identity not in (None, []) else _first(doc, *IDENTITY_FIELDS)
-    ip = source_ip if source_ip not in (None, []) else _first(doc, "source.ip")
+    ip = source_ip if source_ip not in (None, []) else _first(doc, ADDRESS_FIELD)
     if isinstance(ident, list):
         ident = ",".join(map(str, ident))
     if isinstance(ip, list):

@@ -20,7 +20,7 @@ _recorders: list[set[str]] = []
 @contextmanager
 def recording() -> Iterator[set[str]]:
     """The paths `compile_getter` compiles inside the block: the fields a query compiled there reads, which
-    the native reader parses and no others (see scan.py). Every compiler reads fields through getters."""
+    the compiled reader parses and no others (see readers.py). Every compiler reads fields through getters."""
     seen: set[str] = set()
     _recorders.append(seen)
     try:
