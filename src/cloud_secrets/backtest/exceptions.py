@@ -17,7 +17,7 @@ from typing import Any
 from ..rules.exceptions import Allowlist
 from .fieldpath import values_of
 
-EXCEPTION_FIELDS = ("cloud_secrets.identity", "source.ip")  # what `excludes` reads
+IDENTITY_FIELD, ADDRESS_FIELD = EXCEPTION_FIELDS = ("cloud_secrets.identity", "source.ip")  # what `excludes` reads
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,11 @@ class ExceptionFilter:
         return cls(frozenset(allow.identities), tuple(ipaddress.ip_network(n, strict=False) for n in allow.source_ips))
 
     def excludes(self, doc: dict[str, Any]) -> bool:
-        if not any(v in self.identities for v in values_of(doc, "cloud_secrets.identity")):
+        if not any(v in self.identities for v in values_of(doc, IDENTITY_FIELD)):
             return False
         if not self.networks:
             return True
-        for ip in values_of(doc, "source.ip"):
+        for ip in values_of(doc, ADDRESS_FIELD):
             try:
                 addr = ipaddress.ip_address(ip)
             except ValueError:

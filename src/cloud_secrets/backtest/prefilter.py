@@ -50,9 +50,6 @@ def cover(words: tuple[bytes, ...], minimum: int = 6, longest: int = 16) -> list
     return sorted(out, key=len)
 
 
-SLASH_ESCAPE = b"\\/"  # `/` may be written \/
-
-
 def needles(literal_sets: Iterable[Literals]) -> list[bytes] | None:
     """The byte strings a line must contain one of, or None (no test: every line may matter)."""
     union: set[bytes] = set()
@@ -66,21 +63,18 @@ def needles(literal_sets: Iterable[Literals]) -> list[bytes] | None:
 
 
 def _escapes(fragments: set[bytes]) -> list[bytes]:
-    """The escapes a JSON text may spell the fragments' characters with (any character as \\uXXXX)."""
-    ascii_only = all(w.isascii() for w in fragments)
-    out = [b"\\u00" if ascii_only else b"\\u"]
+    """The escapes a JSON text may spell the fragments' characters with: any character as \\uXXXX (an ASCII
+    one as \\u00XX), `/` also as \\/."""
+    out = [b"\\u00" if all(w.isascii() for w in fragments) else b"\\u"]
     if any(b"/" in w for w in fragments):
-        out.append(SLASH_ESCAPE)
+        out.append(b"\\/")
     return out
 
 
 def line_test(found: list[bytes] | None) -> LineTest | None:
     if found is None:
         return None
-    if len(found) == 1:
-        needle = found[0]
-        return lambda line: needle in line
-    if len(found) == 2:
+    if len(found) == 2:  # the usual case: one shared substring and the escape
         first, second = found
         return lambda line: first in line or second in line
     return lambda line: any(n in line for n in found)

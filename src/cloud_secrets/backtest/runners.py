@@ -41,7 +41,7 @@ import itertools
 from collections import deque
 from typing import Any
 
-from .alerts import ALERT_FIELDS, Alert, alert_from_events
+from .alerts import ADDRESS_FIELD, ALERT_FIELDS, IDENTITY_FIELDS, Alert, alert_from_events
 from .conditions import Literals, Predicate, literals_all
 from .eql_compile import compile_eql
 from .esql_compile import Row, compile_esql
@@ -277,8 +277,9 @@ def _value_lists(getters: list[Any], doc: dict[str, Any]) -> list[list[Any]] | N
 
 def _alert(slug: str, events: list[Event], fields: dict[str, Any], run: int | None) -> Alert:
     """An alert whose identity and address come from the result's fields when it has them."""
-    return alert_from_events(slug, events, identity=fields.get("cloud_secrets.identity", fields.get("user.name")),
-                             source_ip=fields.get("source.ip"), detected_at=run, fields=fields)
+    identity = next((fields[f] for f in IDENTITY_FIELDS if f in fields), None)
+    return alert_from_events(slug, events, identity=identity, source_ip=fields.get(ADDRESS_FIELD), detected_at=run,
+                             fields=fields)
 
 
 RUNNERS: dict[str, type[Runner]] = {
