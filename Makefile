@@ -16,6 +16,7 @@ export GOFLAGS := -mod=mod
 CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 export CARGO_HOME := $(TOOLS)/cargo
 export CARGO_TARGET_DIR := $(TOOLS)/cargo-target
+export PATH := $(dir $(CARGO)):$(PATH)
 
 .PHONY: help bootstrap venv native tools engine-jars browser generate check-generated lint package demo test bench registry clean dashboards-preview
 
@@ -40,7 +41,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 native: $(VENV)/.native
 $(VENV)/.native: $(VENV)/.installed native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
 	@test -x "$(CARGO)" || { echo "cargo not found: install Rust (rustup) or set CARGO=/path/to/cargo"; exit 1; }
-	PATH="$(dir $(CARGO)):$$PATH" $(PY) -m pip install -q --no-deps --force-reinstall ./native
+	$(PY) -m pip install -q --no-deps --force-reinstall ./native
 	touch $@
 
 tools: $(TOOLS)/bin/elastic-package $(TOOLS)/bin/package-registry
@@ -73,8 +74,8 @@ check-generated: venv
 
 lint: venv
 	$(VENV)/bin/ruff check src tests
-	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) fmt --check
-	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) clippy --locked -q --release --all-targets -- -D warnings
+	cd native && $(CARGO) fmt --check
+	cd native && $(CARGO) clippy --locked -q --release --all-targets -- -D warnings
 
 package: bootstrap check-generated
 	cd package && $(TOOLS)/bin/elastic-package check
@@ -84,8 +85,8 @@ demo: bootstrap package
 
 test: bootstrap browser
 	$(VENV)/bin/ruff check src tests
-	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) fmt --check
-	cd native && PATH="$(dir $(CARGO)):$$PATH" $(CARGO) test --locked -q --release
+	cd native && $(CARGO) fmt --check
+	cd native && $(CARGO) test --locked -q --release
 	$(VENV)/bin/pytest
 
 bench: bootstrap

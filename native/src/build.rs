@@ -13,7 +13,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use crate::project::KeySeed;
 
-/// Short strings seen before, each one Python object. Bounded in size.
+/// Short strings seen before, each one Python object. Bounded in size. Only the Python thread uses it; the
+/// Mutex is there because a #[pyclass] must be Sync.
 #[derive(Default)]
 pub struct Strings(Mutex<HashMap<Box<str>, Py<PyString>>>);
 
