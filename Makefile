@@ -90,7 +90,7 @@ test: bootstrap browser
 	$(VENV)/bin/pytest
 
 bench: bootstrap
-	$(PY) -m cloud_secrets.bench
+	$(PY) -m cloud_secrets.evaluation.bench
 
 # The README's picture: 14 simulated days with every attack, tagged on the embedded node, backtested, rendered
 # as the dashboards show them (docs/img/overview.png, identity.png, alerts.png and previews.html).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloud_secrets.backtest.events import Event
-from cloud_secrets.backtest.rulepack import Rule
-from cloud_secrets.backtest.runners import runner_for
+from cloud_secrets.evaluation.backtest.derived import runner_for
+from cloud_secrets.evaluation.backtest.events import Event
+from cloud_secrets.evaluation.backtest.rulepack import Rule
 
 T0 = 1_772_409_600_000  # 2026-03-02T00:00:00Z in ms
 MIN = 60_000

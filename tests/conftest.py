@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cloud_secrets import engine
-from cloud_secrets.es import EsClient, resolve_es_url
+from cloud_secrets.elastic import engine
+from cloud_secrets.elastic.client import EsClient, resolve_es_url
 
 
 @pytest.fixture(scope="session")

@@ -8,18 +8,18 @@ import sys
 from pathlib import Path
 
 from backtest_helpers import MIN, T0
-from cloud_secrets.backtest.events import iso
-from cloud_secrets.backtest.exceptions import ExceptionFilter
-from cloud_secrets.backtest.rulepack import package_rules, with_allowlist
-from cloud_secrets.rules.exceptions import Allowlist
-from cloud_secrets.simulate.allowlist import automation_identities
+from cloud_secrets.assets.rules.exceptions import Allowlist
+from cloud_secrets.evaluation.backtest.exceptions import ExceptionFilter
+from cloud_secrets.evaluation.backtest.rulepack import package_rules, with_allowlist
+from cloud_secrets.evaluation.simulate.allowlist import automation_identities
+from cloud_secrets.timestamps import iso_ms
 
 CI = "arn:aws:iam::111122223333:role/deploy-pipeline"
-CLI = [sys.executable, "-c", "from cloud_secrets.cli import main; main()", "backtest"]
+CLI = [sys.executable, "-c", "from cloud_secrets.cli.main import main; main()", "backtest"]
 
 
 def _read(i: int, identity: str, ip: str) -> dict:
-    return {"@timestamp": iso(T0 + i * MIN),
+    return {"@timestamp": iso_ms(T0 + i * MIN),
             "data_stream": {"type": "logs", "dataset": "aws.cloudtrail", "namespace": "default"},
             "event": {"dataset": "aws.cloudtrail", "action": "GetSecretValue", "outcome": "success"},
             "source": {"ip": ip}, "user": {"name": "deploy-pipeline"}, "tags": ["secret_access"],

@@ -21,7 +21,7 @@ def doc(i: int, action: str = "GetSecretValue", **extra: object) -> dict:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", "backtest", *args],
+    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli.main import main; main()", "backtest", *args],
                           capture_output=True, text=True, timeout=120)
 
 

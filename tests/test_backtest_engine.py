@@ -10,16 +10,16 @@ import orjson
 import pytest
 from PIL import Image
 
-from cloud_secrets import baselines
-from cloud_secrets.backtest import assess, package_rules, read_labels, run_file, seed_as_written, select
-from cloud_secrets.backtest.events import iso, parse_timestamp
-from cloud_secrets.backtest.plots import build_report
-from cloud_secrets.backtest.readers import native_available
-from cloud_secrets.backtest.rulepack import with_allowlist
-from cloud_secrets.backtest.sample import Sample, tagged_sample
-from cloud_secrets.dashboards import dashboards
-from cloud_secrets.rules.exceptions import Allowlist
-from cloud_secrets.simulate.allowlist import automation_identities
+from cloud_secrets.assets.dashboards import dashboards
+from cloud_secrets.assets.rules.exceptions import Allowlist
+from cloud_secrets.evaluation import baselines
+from cloud_secrets.evaluation.backtest import assess, package_rules, read_labels, run_file, seed_as_written, select
+from cloud_secrets.evaluation.backtest.plots import build_report
+from cloud_secrets.evaluation.backtest.readers import native_available
+from cloud_secrets.evaluation.backtest.rulepack import with_allowlist
+from cloud_secrets.evaluation.backtest.sample import Sample, tagged_sample
+from cloud_secrets.evaluation.simulate.allowlist import automation_identities
+from cloud_secrets.timestamps import iso_ms, to_ms
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -79,13 +79,13 @@ def test_baseline_alerts_equal_the_reference_on_the_simulated_sample(sample: Sam
         docs = [orjson.loads(line) for line in handle]
     expected = [(x["identity"], x["start"], x["event_count"], x["limit"], x["run"])
                 for x in baselines.backtest_alerts(baselines.summary_rows(docs), run_minute=0)]
-    got = [(a.identity, iso(int(a.fields["current_hour"])), a.fields["current_secrets"], a.fields["limit"],
-            iso(a.detected_at or 0)) for a in result.alerts]
+    got = [(a.identity, iso_ms(int(a.fields["current_hour"])), a.fields["current_secrets"], a.fields["limit"],
+            iso_ms(a.detected_at or 0)) for a in result.alerts]
     assert sorted(got) == sorted(expected) and len(expected) >= 3
     for a in result.alerts:
         hour = int(a.fields["current_hour"])
         mine = [i for i, d in enumerate(docs) if baselines.is_secret_access(d)
-                and d["cloud_secrets"].get("identity") == a.identity and hour <= parse_timestamp(d["@timestamp"])
+                and d["cloud_secrets"].get("identity") == a.identity and hour <= to_ms(d["@timestamp"])
                 < hour + 3_600_000]
         assert a.events == mine
 

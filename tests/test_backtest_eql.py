@@ -10,10 +10,10 @@ import eql
 import pytest
 
 from backtest_helpers import MIN, T0, ev, rule, run_events
-from cloud_secrets.backtest.eql_compile import compile_eql
-from cloud_secrets.backtest.events import Event
-from cloud_secrets.backtest.sequences import RunMatcher, SequenceMatcher
 from cloud_secrets.errors import UserError
+from cloud_secrets.evaluation.backtest.eql_compile import compile_eql
+from cloud_secrets.evaluation.backtest.events import Event
+from cloud_secrets.evaluation.backtest.sequences import RunMatcher, SequenceMatcher
 
 
 def backtest_sequences(query: str, events: list[Event]) -> list[list[int]]:

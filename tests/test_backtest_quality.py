@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from backtest_helpers import MIN, T0
-from cloud_secrets.backtest.alerts import Alert
-from cloud_secrets.backtest.events import iso
-from cloud_secrets.backtest.fieldpath import compile_getter
-from cloud_secrets.backtest.quality import DAY_MS, assess, markdown, read_labels, with_pack_total
-from cloud_secrets.backtest.report import Report
+from cloud_secrets.evaluation.backtest.alerts import Alert
+from cloud_secrets.evaluation.backtest.quality import DAY_MS, assess, markdown, read_labels, with_pack_total
+from cloud_secrets.evaluation.backtest.report import Report
+from cloud_secrets.fieldpath import compile_getter
+from cloud_secrets.timestamps import iso_ms
 
 DAY = DAY_MS
 
@@ -21,7 +21,7 @@ def labels_file(tmp_path: Path) -> Path:
             ("low_and_slow", "attack", "slow", T0 + DAY + 4 * MIN), ("benign_week", "benign", "app", T0 + 3 * DAY)]
     path = tmp_path / "labels.jsonl"
     path.write_text("".join(json.dumps({"index": i, "line": i + 1, "scenario": s, "kind": k, "identity": who,
-                                        "actor": who, "dataset": "aws.cloudtrail", "timestamp": iso(ts)}) + "\n"
+                                        "actor": who, "dataset": "aws.cloudtrail", "timestamp": iso_ms(ts)}) + "\n"
                             for i, (s, k, who, ts) in enumerate(rows)))
     return path
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 
 from backtest_helpers import rule
-from cloud_secrets.backtest import run_lines
-from cloud_secrets.backtest.prefilter import line_test
+from cloud_secrets.evaluation.backtest import run_lines
+from cloud_secrets.evaluation.backtest.prefilter import line_test
 
 
 def _doc(second: int, action: str) -> bytes:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from backtest_helpers import MIN, T0, ev, rule, run_events
-from cloud_secrets.backtest.esql_compile import compile_esql
-from cloud_secrets.backtest.esql_values import percentile
-from cloud_secrets.backtest.prefilter import cover, line_test, needles
-from cloud_secrets.backtest.rulepack import package_rules, seed_as_written
-from cloud_secrets.backtest.runners import runner_for
 from cloud_secrets.errors import UserError
+from cloud_secrets.evaluation.backtest.derived import runner_for
+from cloud_secrets.evaluation.backtest.esql_compile import compile_esql
+from cloud_secrets.evaluation.backtest.esql_values import percentile
+from cloud_secrets.evaluation.backtest.prefilter import cover, line_test, needles
+from cloud_secrets.evaluation.backtest.rulepack import package_rules, seed_as_written
 
 HOUR = 60 * MIN
 
@@ -203,7 +203,7 @@ def test_rules_come_from_the_package_assets_with_their_slugs() -> None:
 def test_only_a_pattern_naming_the_summary_index_reads_the_derived_rows() -> None:
     """`FROM logs-cloud_secrets.identity_hourly-*` is fed the transform's rows; `logs-*`, which also matches
     the summary index, reads raw events; a query mixing the summary with raw indices is refused."""
-    from cloud_secrets.backtest.derived import DerivedRunner
+    from cloud_secrets.evaluation.backtest.derived import DerivedRunner
 
     summary = "FROM logs-cloud_secrets.identity_hourly-* | STATS n = COUNT(*) BY cloud_secrets.identity"
     wrapped = runner_for(rule("esql", summary, interval_ms=HOUR))
@@ -220,8 +220,8 @@ def test_an_allowlist_filters_the_summary_rows_as_kibana_filters_the_rules_sourc
     left out; an item that also names addresses matches no row (rows have no source.ip), so nothing is."""
     import orjson
 
-    from cloud_secrets.backtest.exceptions import ExceptionFilter
-    from cloud_secrets.backtest.run import run_lines
+    from cloud_secrets.evaluation.backtest.exceptions import ExceptionFilter
+    from cloud_secrets.evaluation.backtest.run import run_lines
 
     summary = "FROM logs-cloud_secrets.identity_hourly-* | STATS n = COUNT(*) BY cloud_secrets.identity"
     docs = [ev(i, T0 + i * 10 * MIN, tags=["secret_access"], **{

@@ -8,12 +8,12 @@ import pytest
 
 from backtest_helpers import MIN, T0, ev, rule, run_events
 from cloud_secrets import paths
-from cloud_secrets.backtest.alerts import alert_from_events
-from cloud_secrets.backtest.events import iso
-from cloud_secrets.backtest.rulepack import package_rules
-from cloud_secrets.backtest.run import run_lines
-from cloud_secrets.backtest.suppression import Suppressor, suppressor_for
 from cloud_secrets.errors import UserError
+from cloud_secrets.evaluation.backtest.alerts import alert_from_events
+from cloud_secrets.evaluation.backtest.rulepack import package_rules
+from cloud_secrets.evaluation.backtest.run import run_lines
+from cloud_secrets.evaluation.backtest.suppression import Suppressor, suppressor_for
+from cloud_secrets.timestamps import iso_ms
 
 HOUR = 60 * MIN
 
@@ -71,7 +71,7 @@ def test_a_burst_raises_one_sequence_per_event_and_one_alert_once_suppressed() -
     events = [ev(i, T0 + i * MIN, **{"event.action": "GetSecretValue", "user.name": "app",
                                      "source.ip": "192.0.2.10"}) for i in range(30)]
     assert len(run_events(r, events)) == 21
-    lines = [json.dumps({**e.doc, "@timestamp": iso(e.ts)}).encode() for e in events]
+    lines = [json.dumps({**e.doc, "@timestamp": iso_ms(e.ts)}).encode() for e in events]
     r.suppression = Suppressor(["user.name", "source.ip"], HOUR)
     for _ in range(2):  # each run starts with no open window
         result = run_lines(lines, "burst.ndjson", [r])
@@ -88,6 +88,6 @@ def test_the_package_rules_suppress_a_polling_burst_to_one_alert() -> None:
     doc = {"data_stream": {"type": "logs", "dataset": "aws.cloudtrail", "namespace": "default"},
            "event": {"dataset": "aws.cloudtrail", "action": "GetSecretValue", "outcome": "success"},
            "user": {"name": "orders-api"}, "source": {"ip": "192.0.2.10"}}
-    lines = [json.dumps({**doc, "@timestamp": iso(T0 + i * MIN)}).encode() for i in range(30)]
+    lines = [json.dumps({**doc, "@timestamp": iso_ms(T0 + i * MIN)}).encode() for i in range(30)]
     result = run_lines(lines, "poll.ndjson", [seed])
     assert len(result.alerts) == 1 and result.suppressed == {"bulk_access_sequence": 20}

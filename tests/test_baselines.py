@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import subprocess
 import sys
 import uuid
@@ -17,17 +18,22 @@ import orjson
 import pytest
 import yaml
 
-from cloud_secrets import baselines, paths
-from cloud_secrets.baselines import Margin
-from cloud_secrets.catalog import catalog
-from cloud_secrets.fields import field_types, leaves, load_fields
-from cloud_secrets.ingest import bulk_index
-from cloud_secrets.rules.loader import rules
-from cloud_secrets.simulate import Options, generate
-from cloud_secrets.tag import tag_documents
-from cloud_secrets.upstream import AwsIdentity, secrets_manager_event
+from cloud_secrets import paths
+from cloud_secrets.assets import transform
+from cloud_secrets.assets.catalog import catalog
+from cloud_secrets.assets.fields import field_types, load_fields
+from cloud_secrets.assets.rules.loader import rules
+from cloud_secrets.assets.transform import Margin
+from cloud_secrets.elastic import pivot
+from cloud_secrets.elastic.ingest import bulk_index
+from cloud_secrets.elastic.tag import tag_documents
+from cloud_secrets.evaluation import baselines
+from cloud_secrets.evaluation.simulate import Options, generate
+from cloud_secrets.evaluation.upstream import AwsIdentity, secrets_manager_event
+from cloud_secrets.fieldpath import leaves
+from cloud_secrets.timestamps import to_datetime
 
-TRANSFORM_DIR = paths.PACKAGE / "elasticsearch" / "transform" / baselines.TRANSFORM
+TRANSFORM_DIR = paths.PACKAGE / "elasticsearch" / "transform" / transform.TRANSFORM
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 ACCOUNT = "111122223333"
 
@@ -52,7 +58,7 @@ def properties(types: dict[str, str]) -> dict[str, Any]:
 def source_mappings(body: dict[str, Any]) -> dict[str, Any]:
     """Mappings for the fields the transform reads, typed as the package declares them."""
     defs = load_fields()
-    types = {name: defs.lookup(name) for name in baselines.fields_used(body)}
+    types = {name: defs.lookup(name) for name in transform.fields_used(body)}
     assert None not in types.values(), f"the transform reads undeclared fields: {types}"
     return {"dynamic": False, "properties": properties(types)}  # type: ignore[arg-type]
 
@@ -151,29 +157,29 @@ def tagged_mixed(es: Any) -> list[dict[str, Any]]:
 
 def test_transform_reads_every_catalog_dataset_and_declared_fields() -> None:
     body = transform_body()
-    assert body == baselines.transform_body(catalog())  # the shipped file is the generated one
+    assert body == transform.transform_body(catalog())  # the shipped file is the generated one
     datasets = {op.dataset for op in catalog().operations}
     assert set(body["source"]["index"]) == {f"logs-{d}-*" for d in datasets} | {"logs-cloud_secrets.secret_access-*"}
     assert body["pivot"]["group_by"]["@timestamp"]["date_histogram"]["fixed_interval"] == "1h"
-    assert set(body["pivot"]["group_by"]) - {"@timestamp"} == set(baselines.GROUP_BY)
+    assert set(body["pivot"]["group_by"]) - {"@timestamp"} == set(transform.GROUP_BY)
     defs = load_fields()
-    assert [f for f in baselines.fields_used(body) if defs.lookup(f) is None] == []
+    assert [f for f in transform.fields_used(body) if defs.lookup(f) is None] == []
     manifest = yaml.safe_load((TRANSFORM_DIR / "manifest.yml").read_text(encoding="utf-8"))
     assert manifest["start"] is True  # Fleet starts it on install
     # the rule's `FROM logs-...-*` and data views expand wildcards to visible indices only
     assert not manifest["destination_index_template"]["settings"]["index"].get("hidden", False)
-    assert body["dest"]["index"].startswith(baselines.DEST_PATTERN.rstrip("*"))
+    assert body["dest"]["index"].startswith(transform.DEST_PATTERN.rstrip("*"))
 
 
 def test_destination_fields_are_exactly_what_the_reference_rows_hold() -> None:
     rows = baselines.summary_rows(tag_free_rows())
     written = {name for row in rows for name, _ in leaves(row)}
-    declared = set(baselines.dest_field_types())
+    declared = set(transform.dest_field_types())
     assert written == declared
     shipped: dict[str, str] = {}
     for path in sorted((TRANSFORM_DIR / "fields").glob("*.yml")):
         shipped |= field_types(yaml.safe_load(path.read_text()))
-    assert shipped == baselines.dest_field_types()
+    assert shipped == transform.dest_field_types()
 
 
 def tag_free_rows() -> list[dict[str, Any]]:
@@ -191,11 +197,11 @@ def test_pivot_as_composite_aggregation_equals_the_reference(es: Any, index: str
                                                               tagged_mixed: list[dict[str, Any]]) -> None:
     body = transform_body()
     index_docs(es, index, source_mappings(body), tagged_mixed)
-    engine_rows = baselines.composite_rows(es, index, body, size=200)  # several pages
+    engine_rows = pivot.composite_rows(es, index, body, size=200)  # several pages
     reference = baselines.summary_rows(tagged_mixed)
     assert len(reference) > 200
     assert canonical(engine_rows) == canonical(reference)
-    totals = {name: sum(v for r in reference for n, v in leaves(r) if n == f"{baselines.SUMMARY}.{name}")
+    totals = {name: sum(v for r in reference for n, v in leaves(r) if n == f"{transform.SUMMARY}.{name}")
               for name in ("failures", "lists", "batch_unnamed.secrets", "batch.calls", "read_success.secrets")}
     assert all(totals.values()), totals  # every kind of event is exercised
 
@@ -213,11 +219,11 @@ def test_baseline_statistics_match_the_engine(es: Any, index: str, tagged_histor
     """The rule's per-identity median and MAD of past hours, computed by Elasticsearch's own percentiles
     and median_absolute_deviation aggregations over the summary rows, equal the reference's."""
     rows = baselines.summary_rows(tagged_history)
-    mappings = {"dynamic": False, "properties": properties(baselines.dest_field_types())}
+    mappings = {"dynamic": False, "properties": properties(transform.dest_field_types())}
     index_docs(es, index, mappings, rows)
     now = SUDDEN + timedelta(hours=2, minutes=5)
-    secrets = {"source": f"doc['{baselines.SUMMARY}.read_success.secrets'].value + "
-                         f"doc['{baselines.SUMMARY}.batch_unnamed.secrets'].value"}
+    secrets = {"source": f"doc['{transform.SUMMARY}.read_success.secrets'].value + "
+                         f"doc['{transform.SUMMARY}.batch_unnamed.secrets'].value"}
     past = {"range": {"@timestamp": {"gte": (now - timedelta(days=14)).isoformat(),
                                      "lte": (now - timedelta(minutes=140)).isoformat()}}}
     result = es.post(f"/{index}/_search", {"size": 0, "query": past, "aggs": {"id": {
@@ -229,8 +235,8 @@ def test_baseline_statistics_match_the_engine(es: Any, index: str, tagged_histor
     expected = {}
     for identity in engine:
         values = [baselines.secrets_in_hour(r) for r in rows if r["cloud_secrets"]["identity"] == identity
-                  and now - timedelta(days=14) <= baselines.parse_time(r["@timestamp"]) <= now - timedelta(minutes=140)]
-        expected[identity] = (baselines.statistics.median(values), baselines.mad(values), len(values))
+                  and now - timedelta(days=14) <= to_datetime(r["@timestamp"]) <= now - timedelta(minutes=140)]
+        expected[identity] = (statistics.median(values), baselines.mad(values), len(values))
     assert set(engine) == {"ci-deploy", "ci-batch", "reporting-app", "alice"}
     for identity, (median, mad, hours) in engine.items():
         assert hours == expected[identity][2]
@@ -269,7 +275,7 @@ def test_rule_query_carries_the_reference_margin() -> None:
     assert f"NOW() - {m.history.days} days" in rule.query
     assert f"NOW() - {int(m.recent_from.total_seconds() // 60)} minutes" in rule.query
     assert f"NOW() - {int(m.recent_to.total_seconds() // 60)} minutes" in rule.query
-    assert f"FROM {baselines.DEST_PATTERN}" in rule.query
+    assert f"FROM {transform.DEST_PATTERN}" in rule.query
     assert rule.interval == "1h" and rule.lookback == f"{m.history.days}d"
 
 
@@ -297,7 +303,7 @@ def test_backtest_cli_fires_on_the_sudden_hour_not_on_ci_bursts(tagged_history: 
     """`cloud-secrets backtest --json` over the tagged events: the summary rows are derived from them hour by
     hour and the rule's own ES|QL runs hourly over them. CI roles fire only on their first hour (no history:
     the floor applies), alice on her 30-secret hour, whose alert holds exactly her 30 reads of that hour."""
-    out = subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", "backtest",
+    out = subprocess.run([sys.executable, "-c", "from cloud_secrets.cli.main import main; main()", "backtest",
                           str(history_file), "--json", "--rule", "baseline_deviation"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -308,7 +314,7 @@ def test_backtest_cli_fires_on_the_sudden_hour_not_on_ci_bursts(tagged_history: 
     sudden = alerts[2]
     assert sudden["detected_at"] == (SUDDEN + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     in_hour = [n for n, d in enumerate(tagged_history, start=1) if d["cloud_secrets"]["identity"] == "alice"
-               and SUDDEN <= baselines.parse_time(d["@timestamp"]) < SUDDEN + timedelta(hours=1)]
+               and SUDDEN <= to_datetime(d["@timestamp"]) < SUDDEN + timedelta(hours=1)]
     assert sudden["lines"] == in_hour and len(in_hour) == 30 and sudden["event_count"] == 30
 
 
@@ -318,9 +324,10 @@ def test_the_rules_esql_in_the_backtest_agrees_with_the_reference(tagged_history
     """The backtest (the rule's own ES|QL text, run hourly on the hour over the summary rows it derives from
     the stream) raises exactly the alerts of the Python reference over `summary_rows` of the whole history;
     the rows its source writes are those rows, each once, with at most two hours open at a time."""
-    from cloud_secrets.backtest import package_rules, run_file, select
-    from cloud_secrets.backtest.derived import DERIVED
-    from cloud_secrets.backtest.events import Event, parse_timestamp
+    from cloud_secrets.evaluation.backtest import package_rules, run_file, select
+    from cloud_secrets.evaluation.backtest.derived import DERIVED
+    from cloud_secrets.evaluation.backtest.events import Event
+    from cloud_secrets.timestamps import to_ms
 
     rows = baselines.summary_rows(tagged_history)
     result = run_file(str(history_file), select(package_rules(), ["baseline_deviation"]))
@@ -329,11 +336,11 @@ def test_the_rules_esql_in_the_backtest_agrees_with_the_reference(tagged_history
     expected = [_reference_key(line) for line in baselines.backtest_alerts(rows, run_minute=0)]
     assert got == expected and len(expected) == 3
 
-    source = DERIVED[baselines.DEST_INDEX]()
+    source = DERIVED[transform.DEST_INDEX]()
     written: list[dict[str, Any]] = []
     most_open = 0
     for i, doc in enumerate(tagged_history):
-        ts = parse_timestamp(doc["@timestamp"])
+        ts = to_ms(doc["@timestamp"])
         for at, batch in source.due(ts):
             assert at <= ts and all(at == r.ts + 80 * 60_000 for r in batch)  # hour + 1h + delay + frequency
             written += [r.doc for r in batch]

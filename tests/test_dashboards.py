@@ -14,10 +14,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cloud_secrets import baselines, dashboard_preview, dashboards, generate, paths
-from cloud_secrets.dashboards_cli import dashboards as dashboards_cmd
+from cloud_secrets import paths
+from cloud_secrets.assets import dashboards, generate, transform
+from cloud_secrets.assets.rules.loader import rules
+from cloud_secrets.cli.dashboards import dashboards as dashboards_cmd
 from cloud_secrets.errors import UserError
-from cloud_secrets.rules.loader import rules
+from cloud_secrets.evaluation import baselines
+from cloud_secrets.evaluation import previews as dashboard_preview
 
 DASHBOARD_DIR = paths.ROOT / dashboards.DASHBOARD_DIR
 IDS = {"cloud_secrets-overview", "cloud_secrets-identity", "cloud_secrets-alerts"}
@@ -86,7 +89,7 @@ def test_every_panel_reads_an_existing_data_view_and_declared_fields(name: str) 
             internal = [r for r in state["internalReferences"] if r["name"] == ref_name]
             if internal:  # an ad hoc data view defined in the panel itself
                 assert internal[0]["id"] in ad_hoc
-                assert ad_hoc[internal[0]["id"]]["title"] in (baselines.DEST_PATTERN, dashboards.ALERTS_INDEX)
+                assert ad_hoc[internal[0]["id"]]["title"] in (transform.DEST_PATTERN, dashboards.ALERTS_INDEX)
                 assert ad_hoc[internal[0]["id"]]["timeFieldName"] == "@timestamp"
             else:  # Fleet's logs-* data view, referenced by the dashboard under the panel's prefix
                 ref = outer[f"{panel['panelIndex']}:{ref_name}"]
@@ -132,7 +135,7 @@ def test_identity_dashboard_reads_the_transform_index_with_a_baseline_band() -> 
     ops = {c["operationType"] for layer in band["datasourceStates"]["formBased"]["layers"].values()
            for c in layer["columns"].values()}
     assert {"date_histogram", "max", "median", "percentile", "static_value"} <= ops
-    assert {v["title"] for v in band["adHocDataViews"].values()} == {baselines.DEST_PATTERN}
+    assert {v["title"] for v in band["adHocDataViews"].values()} == {transform.DEST_PATTERN}
 
 
 def test_tags_are_declared_for_dashboards_and_rules() -> None:
@@ -193,8 +196,8 @@ def test_preview_panels_compute_what_the_lens_panel_asks() -> None:
 @pytest.fixture(scope="module")
 def tagged_days(es: Any) -> list[dict[str, Any]]:
     """Two simulated days with every attack, tagged by the package's pipeline."""
-    from cloud_secrets.simulate import Options, generate
-    from cloud_secrets.tag import tag_documents
+    from cloud_secrets.elastic.tag import tag_documents
+    from cloud_secrets.evaluation.simulate import Options, generate
 
     return list(tag_documents(es, [doc for doc, _ in generate("all", Options(seed=3, days=2, identities=40))]))
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cloud_secrets.engine import Engine
+from cloud_secrets.elastic.client import EsClient, resolve_es_url
+from cloud_secrets.elastic.engine import Engine
 from cloud_secrets.errors import UserError
-from cloud_secrets.es import EsClient, resolve_es_url
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 

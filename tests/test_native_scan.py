@@ -11,10 +11,10 @@ import orjson
 import pytest
 
 from backtest_helpers import rule
-from cloud_secrets.backtest import run_file
-from cloud_secrets.backtest.fieldpath import values_of
-from cloud_secrets.backtest.readers import LineReader, NativeReader, native_available
 from cloud_secrets.errors import UserError
+from cloud_secrets.evaluation.backtest import run_file
+from cloud_secrets.evaluation.backtest.readers import LineReader, NativeReader, native_available
+from cloud_secrets.fieldpath import values_of
 
 WORDS = ["event", "action", "user", "name", "source", "ip", "cloud_secrets", "secret", "id", "a", "b"]
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cloud_secrets import generate, paths
-from cloud_secrets.catalog import catalog, load_catalog
+from cloud_secrets import paths
+from cloud_secrets.assets import generate
+from cloud_secrets.assets.catalog import catalog, load_catalog
 from cloud_secrets.errors import UserError
 
 

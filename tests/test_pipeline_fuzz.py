@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from cloud_secrets.ingest import install_pipelines, simulate
-from cloud_secrets.package_assets import default_pipeline
-from cloud_secrets.pipeline_tests import load_cases
+from cloud_secrets.assets.package_assets import default_pipeline
+from cloud_secrets.elastic.ingest import install_pipelines, simulate
+from cloud_secrets.elastic.pipeline_tests import load_cases
 
 pytestmark = pytest.mark.engine
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from cloud_secrets import paths
-from cloud_secrets.fields import load_fields
-from cloud_secrets.ingest import install_pipelines, simulate
-from cloud_secrets.package_assets import data_stream_pipelines, default_pipeline
-from cloud_secrets.pipeline_tests import load_cases, run_case
+from cloud_secrets.assets.fields import load_fields
+from cloud_secrets.assets.package_assets import data_stream_pipelines, default_pipeline
+from cloud_secrets.elastic.ingest import install_pipelines, simulate
+from cloud_secrets.elastic.pipeline_tests import load_cases, run_case
 
 pytestmark = pytest.mark.engine
 
@@ -75,7 +75,7 @@ def test_writes_and_other_services_pass_through_untouched(es, pipeline, name) ->
 
 
 def test_every_catalogued_operation_has_a_fixture(es, pipeline) -> None:
-    from cloud_secrets.catalog import catalog
+    from cloud_secrets.assets.catalog import catalog
 
     seen = {o["event"]["action"] for c in CASES for o in c.events if "event" in o}
     missing = [op.action for op in catalog().operations if op.action not in seen]

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from cloud_secrets import paths, registry
-from cloud_secrets.package_assets import package_info
+from cloud_secrets import paths
+from cloud_secrets.assets.package_assets import package_info
+from cloud_secrets.elastic import registry
 
 
 @pytest.fixture(scope="module")

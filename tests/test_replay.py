@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from cloud_secrets import replay
-from cloud_secrets.catalog import catalog
+from cloud_secrets.assets.catalog import catalog
+from cloud_secrets.elastic import replay
+from cloud_secrets.elastic.client import EsClient
+from cloud_secrets.elastic.ingest import install_pipelines
+from cloud_secrets.elastic.wiring import resolve_target
 from cloud_secrets.errors import UserError
-from cloud_secrets.es import EsClient
-from cloud_secrets.ingest import install_pipelines
-from cloud_secrets.wiring import resolve_target
+from cloud_secrets.timestamps import to_datetime
 
 pytestmark = pytest.mark.engine
 
@@ -24,7 +25,7 @@ SCENARIOS = ("stratus_aws_retrieve", "seed_azure_list_get", "seed_gcp_list_acces
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli.main import main; main()", *args],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -65,11 +66,11 @@ def test_replay_indexes_every_document_tagged_into_the_package_data_stream(es: E
         assert sum("secret_access" in d.get("tags", []) for d in out) == expected_tagged > 0
         assert {d["data_stream"]["dataset"] for d in out} == {"cloud_secrets.secret_access"}
         assert {d["event"]["dataset"] for d in out} == {"aws.cloudtrail", "azure.platformlogs", "gcp.audit"}
-        latest = replay.parse_time(out[0]["@timestamp"])
+        latest = to_datetime(out[0]["@timestamp"])
         assert started - timedelta(seconds=5) <= latest <= datetime.now(UTC)
         # the spacing between documents is kept
-        original = sorted(replay.parse_time(d["@timestamp"]) for d in docs)
-        shifted = sorted(replay.parse_time(d["@timestamp"]) for d in out)
+        original = sorted(to_datetime(d["@timestamp"]) for d in docs)
+        shifted = sorted(to_datetime(d["@timestamp"]) for d in out)
         assert [b - a for a, b in pairwise(original)] == [b - a for a, b in pairwise(shifted)]
         assert any(d.get("cloud_secrets", {}).get("identity") for d in out)
     finally:

@@ -14,14 +14,14 @@ import yaml
 from click.testing import CliRunner
 from luqum.parser import parser as lucene_parser
 
-from cloud_secrets import generate, paths
-from cloud_secrets.catalog import catalog
+from cloud_secrets import paths
+from cloud_secrets.assets import generate
+from cloud_secrets.assets.catalog import catalog
+from cloud_secrets.assets.rules import hunting, kibana, syntax
+from cloud_secrets.assets.rules.loader import RULES_DIR, load_rule_fields, load_rules
+from cloud_secrets.assets.rules.model import RISK_BANDS
+from cloud_secrets.cli.rules import rules as rules_cmd
 from cloud_secrets.errors import UserError
-from cloud_secrets.fields import load_rule_fields
-from cloud_secrets.rules import hunting, kibana, syntax
-from cloud_secrets.rules.loader import RULES_DIR, load_rules
-from cloud_secrets.rules.model import RISK_BANDS
-from cloud_secrets.rules_cli import rules as rules_cmd
 
 SLUGS = {"bulk_access_sequence", "bulk_access_distinct_secrets", "enumerate_then_retrieve",
          "first_seen_secret_access", "failed_access_spray", "baseline_deviation"}

@@ -16,10 +16,10 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 
 from cloud_secrets import paths
-from cloud_secrets.catalog import catalog
-from cloud_secrets.rules import sigma_convert, templating
-from cloud_secrets.rules.loader import load_rules
-from cloud_secrets.rules.syntax import parse_esql
+from cloud_secrets.assets.catalog import catalog
+from cloud_secrets.assets.rules import sigma_convert, templating
+from cloud_secrets.assets.rules.loader import load_rules
+from cloud_secrets.assets.rules.syntax import parse_esql
 
 SIGMA_DIR = paths.ROOT / "sigma"
 EQL_CONFIG = eql.ParserConfig(eql.parser.elasticsearch_syntax, eql.parser.allow_runs)
@@ -218,7 +218,7 @@ def test_seed_rule_fires_on_all_three_clouds() -> None:
 def test_sigma_cli_prints_queries_and_reasons() -> None:
     from click.testing import CliRunner
 
-    from cloud_secrets.rules_cli import sigma
+    from cloud_secrets.cli.rules import sigma
 
     result = CliRunner().invoke(sigma, ["convert", "--target", "eql"])
     assert result.exit_code == 0, result.output

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from cloud_secrets.cli.simulate import simulate
 from cloud_secrets.errors import UserError
-from cloud_secrets.simulate import Label, Options, generate, scenarios, stream, write_stream
-from cloud_secrets.simulate.fast import FastDocs, encode
-from cloud_secrets.simulate_cli import simulate
-from cloud_secrets.upstream import (
+from cloud_secrets.evaluation.simulate import Label, Options, generate, scenarios, stream, write_stream
+from cloud_secrets.evaluation.simulate.fast import FastDocs, encode
+from cloud_secrets.evaluation.upstream import (
     AwsIdentity,
     AzureIdentity,
     GcpPrincipal,
@@ -539,7 +539,7 @@ def test_fast_path_is_byte_identical_to_the_builders() -> None:
 
 
 def test_generic_fast_paths_match_the_builders() -> None:
-    from cloud_secrets.upstream import audit_event, cloudtrail_event
+    from cloud_secrets.evaluation.upstream import audit_event, cloudtrail_event
 
     fast = FastDocs()
     ident = AwsIdentity.assumed_role("111122223333", "r", "s").with_invoked_by("secretsmanager.amazonaws.com")

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from cloud_secrets.pipeline_tests import load_cases
+from cloud_secrets.elastic.pipeline_tests import load_cases
 
 pytestmark = pytest.mark.engine
 
 
 def _run(args: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli.main import main; main()", *args],
                           input=stdin, capture_output=True, text=True, timeout=300)
 
 

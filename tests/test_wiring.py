@@ -17,12 +17,13 @@ import pytest
 import requests
 import yaml
 
-from cloud_secrets import paths, wiring
+from cloud_secrets import paths
+from cloud_secrets.assets.package_assets import data_stream_pipelines, default_pipeline
+from cloud_secrets.elastic import wiring
+from cloud_secrets.elastic.client import EsClient
+from cloud_secrets.elastic.ingest import install_pipelines
+from cloud_secrets.elastic.pipeline_tests import load_cases
 from cloud_secrets.errors import UserError
-from cloud_secrets.es import EsClient
-from cloud_secrets.ingest import install_pipelines
-from cloud_secrets.package_assets import data_stream_pipelines, default_pipeline
-from cloud_secrets.pipeline_tests import load_cases
 
 pytestmark = pytest.mark.engine
 
@@ -41,7 +42,7 @@ USER_TEMPLATE = {"template": {"settings": {"index": {"number_of_replicas": "0"}}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from cloud_secrets.cli.main import main; main()", *args],
                           capture_output=True, text=True, timeout=300)
 
 

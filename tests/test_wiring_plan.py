@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloud_secrets import wiring
+from cloud_secrets.elastic import wiring
 from cloud_secrets.errors import UserError
 
 USER = [{"set": {"field": "a", "value": 1}}, {"rename": {"field": "b", "target_field": "c"}}]

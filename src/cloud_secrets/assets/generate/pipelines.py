@@ -1,0 +1,143 @@
+"""The data stream's tagging pipelines, generated from the catalog and the Painless sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from typing import Any
+
+from ..catalog import AUTOMATION_KINDS, Catalog, Operation
+from ..yamlout import GENERATED, dump
+
+PIPELINE_DIR = "package/data_stream/secret_access/elasticsearch/ingest_pipeline"
+
+# Kinds tried in this order when user-agent or session-name tokens are matched.
+TOKEN_KIND_ORDER = [k for k in AUTOMATION_KINDS if k in ("iac", "ci")]
+
+
+def painless(name: str, with_helpers: bool = True) -> str:
+    """A Painless source from the package's painless/ folder, with the shared helpers in front."""
+    folder = resources.files("cloud_secrets.assets") / "painless"
+    body = (folder / f"{name}.painless").read_text(encoding="utf-8")
+    if not with_helpers:
+        return body
+    return (folder / "common.painless").read_text(encoding="utf-8") + "\n" + body
+
+
+def on_failure() -> list[dict[str, Any]]:
+    """Package-spec's pipeline-level error handler; it must never fail itself."""
+    return [
+        {"set": {"tag": "set_pipeline_error_kind", "field": "event.kind", "value": "pipeline_error",
+                 "ignore_failure": True}},
+        {"append": {
+            "tag": "append_pipeline_error_message",
+            "field": "error.message",
+            "value": (
+                "Processor '{{{ _ingest.on_failure_processor_type }}}' "
+                "{{{#_ingest.on_failure_processor_tag}}}with tag '{{{ _ingest.on_failure_processor_tag }}}' "
+                "{{{/_ingest.on_failure_processor_tag}}}in pipeline '{{{ _ingest.on_failure_pipeline }}}' "
+                "failed with message '{{{ _ingest.on_failure_message }}}'"
+            ),
+            "ignore_failure": True,
+        }},
+    ]
+
+
+def _ops_param(ops: Iterable[Operation]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        spec: dict[str, Any] = {"class": op.op_class, "id_key": None}
+        if op.secret_id:
+            spec["id_key"] = op.secret_id.rpartition(".")[2]
+        if op.op_class == "batch_read":
+            spec["page_key"] = (op.page_size or "").rpartition(".")[2]
+            spec["default_page"] = op.default_page_size
+        out[op.action] = spec
+    return out
+
+
+def _pipeline(description: str, processors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"description": description, "processors": processors, "on_failure": on_failure()}
+
+
+def _provider_pipeline(cat: Catalog, provider: str) -> dict[str, Any]:
+    prov = cat.provider(provider)
+    params: dict[str, Any] = {"ops": _ops_param(prov.operations)}
+    if provider == "aws":
+        params["rotation_stages"] = list(cat.automation.aws_rotation_version_stages)
+        params["session_tokens"] = {k: list(v) for k, v in cat.automation.aws_session_name.items()}
+        params["kinds"] = TOKEN_KIND_ORDER
+    elif provider == "gcp":
+        params["service_agent_domains"] = list(cat.automation.gcp_service_agent_domains)
+    script = {"tag": f"script_{provider}_secret_access", "lang": "painless",
+              "description": f"Classify {prov.title} access: operation, secrets, identity, automation evidence.",
+              "source": painless(provider), "params": params}
+    return _pipeline(f"Tags {prov.title} access ({', '.join(prov.datasets)}) with cloud_secrets.* fields.",
+                     [{"script": script}])
+
+
+def _route_condition(cat: Catalog, provider: str) -> str:
+    prov = cat.provider(provider)
+    datasets = " || ".join(f"ctx.event.dataset == '{d}'" for d in prov.datasets)
+    cond = f"({datasets})" if len(prov.datasets) > 1 else datasets
+    if prov.event_provider:
+        cond += f" && ctx.event.provider == '{prov.event_provider}'"
+    return cond
+
+
+def _access_pipeline(cat: Catalog) -> dict[str, Any]:
+    routes = [{"pipeline": {"tag": f"pipeline_{p.name}", "name": f'{{{{ IngestPipeline "{p.name}" }}}}',
+                            "description": f"{p.title} ({', '.join(p.datasets)})",
+                            "if": _route_condition(cat, p.name)}}
+              for p in cat.providers]
+    tagged = "ctx.cloud_secrets instanceof Map && ctx.cloud_secrets.operation != null"
+    tail = [
+        {"script": {"tag": "script_user_agent_automation", "lang": "painless",
+                    "description": "Automation evidence from user agent tokens (evidence, never trust).",
+                    "if": f"{tagged} && ctx.cloud_secrets.automation == null",
+                    "source": painless("user_agent"),
+                    "params": {"tokens": {k: list(v) for k, v in cat.automation.user_agent.items()},
+                               "kinds": TOKEN_KIND_ORDER}}},
+        {"append": {"tag": "append_tag_secret_access", "field": "tags", "value": "secret_access",
+                    "allow_duplicates": False, "if": tagged}},
+        {"set": {"tag": "set_user_name_from_identity", "field": "user.name",
+                 "value": "{{{cloud_secrets.identity}}}", "override": False,
+                 "description": "Fill user.name only when the integration did not set it.",
+                 "if": f"{tagged} && ctx.cloud_secrets.identity != null"}},
+    ]
+    return _pipeline("Routes a secret-store access to its provider's pipeline, then adds the shared fields.",
+                     routes + tail)
+
+
+def gate_condition(cat: Catalog) -> str:
+    """The one cheap condition every document meets: is event.action a catalogued secret access?
+
+    A plain string, as elastic-package and Fleet expect (`if` with params is not accepted by elastic-package).
+    """
+    actions = ", ".join(f"'{a}'" for a in cat.actions())
+    return f"ctx.event instanceof Map && ctx.event.action instanceof String && [{actions}].contains(ctx.event.action)"
+
+
+def _default_pipeline(cat: Catalog) -> dict[str, Any]:
+    gate = {"pipeline": {
+        "tag": "pipeline_secret_access",
+        "name": '{{ IngestPipeline "access" }}',
+        "description": "Only catalogued secret-store actions go further; every other event leaves here.",
+        "if": gate_condition(cat),
+    }}
+    return _pipeline("Cloud secret store access tagging (T1555.006). Call it from the official data "
+                     "streams' @custom pipelines.", [gate])
+
+
+def documents(cat: Catalog) -> dict[str, dict[str, Any]]:
+    """Pipeline name (file stem) -> pipeline body, before Fleet's name templating."""
+    out = {"default": _default_pipeline(cat), "access": _access_pipeline(cat)}
+    for p in cat.providers:
+        out[p.name] = _provider_pipeline(cat, p.name)
+    return out
+
+
+def generate(cat: Catalog) -> Iterable[tuple[str, str]]:
+    header = GENERATED.format(source="catalog/operations.yml, catalog/automation.yml, src/cloud_secrets/painless")
+    for name, body in documents(cat).items():
+        yield f"{PIPELINE_DIR}/{name}.yml", dump(body, header)

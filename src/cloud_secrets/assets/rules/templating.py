@@ -1,0 +1,66 @@
+"""Catalog placeholders in rule and hunting queries: `{{actions CLASS...}}`, `{{datasets CLASS...}}`,
+`{{indices CLASS...}}`, rendered as a value list in the query's language, and `{{summary CLASS...}}`, the
+index pattern of the hourly per-identity summary built from those operations (see `assets.transform`). Action lists
+are never typed by hand."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..catalog import OPERATION_CLASSES, Catalog
+from ..indices import datasets_of, rule_indices
+from ..transform import DEST_PATTERN
+
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)((?:\s+\w+)*)\s*\}\}")
+KINDS = ("actions", "datasets", "indices", "summary")
+LANGUAGES = ("eql", "esql", "lucene")
+
+
+class TemplateError(ValueError):
+    """A placeholder that names an unknown kind or operation class."""
+
+
+def _values(cat: Catalog, kind: str, classes: list[str]) -> list[str]:
+    if kind not in KINDS:
+        raise TemplateError(f"unknown placeholder {kind!r} (expected one of {', '.join(KINDS)})")
+    bad = [c for c in classes if c not in OPERATION_CLASSES]
+    if bad or not classes:
+        raise TemplateError(f"{{{{{kind} ...}}}} needs operation classes from {', '.join(OPERATION_CLASSES)}, "
+                            f"got {' '.join(classes) or 'none'}")
+    if kind == "actions":
+        return cat.actions(*classes)
+    if kind == "summary":
+        return [DEST_PATTERN]
+    return datasets_of(cat, classes) if kind == "datasets" else rule_indices(cat, classes)
+
+
+def _render_list(kind: str, values: list[str], language: str) -> str:
+    if kind in ("indices", "summary"):
+        return ", ".join(values)
+    quoted = [json.dumps(v) for v in values]
+    if language == "lucene":
+        return "(" + " OR ".join(quoted) + ")"
+    return "(" + ", ".join(quoted) + ")"
+
+
+def render(text: str, cat: Catalog, language: str) -> str:
+    """Replace every placeholder with the catalog's values, quoted for `language`."""
+    if language not in LANGUAGES:
+        raise TemplateError(f"unknown query language {language!r}")
+
+    def sub(match: re.Match[str]) -> str:
+        kind, classes = match.group(1), match.group(2).split()
+        return _render_list(kind, _values(cat, kind, classes), language)
+
+    return PLACEHOLDER.sub(sub, text)
+
+
+def classes_used(text: str) -> list[str]:
+    """Operation classes named by the placeholders of a query, in order of first use."""
+    out: list[str] = []
+    for match in PLACEHOLDER.finditer(text):
+        for c in match.group(2).split():
+            if c not in out:
+                out.append(c)
+    return out

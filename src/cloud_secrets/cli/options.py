@@ -1,0 +1,24 @@
+"""Options shared by the commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+def es_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The connection options every command that talks to Elasticsearch takes."""
+    options = [
+        click.option("--es", "es_url", metavar="URL", help="Elasticsearch URL (default: $CLOUD_SECRETS_ES, "
+                     "else the embedded node, started and stopped around the command)."),
+        click.option("--api-key", envvar="CLOUD_SECRETS_API_KEY", help="Encoded API key ($CLOUD_SECRETS_API_KEY)."),
+        click.option("--username", envvar="CLOUD_SECRETS_USERNAME", help="Basic auth user ($CLOUD_SECRETS_USERNAME)."),
+        click.option("--password", envvar="CLOUD_SECRETS_PASSWORD", help="Basic auth password."),
+        click.option("--ca-cert", envvar="CLOUD_SECRETS_CA_CERT", type=click.Path(exists=True, dir_okay=False),
+                     help="CA certificate file for TLS ($CLOUD_SECRETS_CA_CERT)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func

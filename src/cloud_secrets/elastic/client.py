@@ -1,0 +1,153 @@
+"""A small Elasticsearch HTTP client: parsed JSON in and out, errors a user can act on."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import requests
+
+from ..errors import UserError
+
+ENV_URL = "CLOUD_SECRETS_ES"
+TAGLINE = "You Know, for Search"
+
+
+class EsError(UserError):
+    """Elasticsearch answered a request with an error status; `status` and `body` tell which."""
+
+    def __init__(self, message: str, status: int, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+def resolve_es_url(option: str | None = None) -> str | None:
+    """The Elasticsearch URL from `--es`, else from the environment variable CLOUD_SECRETS_ES."""
+    value = option or os.environ.get(ENV_URL) or None
+    return value.rstrip("/") if value else None
+
+
+def _reason(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        cause = (err.get("caused_by") or {}).get("reason")
+        reason = f"{err.get('type')}: {err.get('reason')}"
+        return f"{reason} ({cause})" if cause else reason
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return str(body)[:300]
+
+
+class EsClient:
+    """GET/PUT/POST/DELETE against one Elasticsearch; checks once that the server is Elasticsearch."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        ca_cert: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Content-Type"] = "application/json"
+        if api_key:
+            self.session.headers["Authorization"] = f"ApiKey {api_key}"
+        elif username:
+            self.session.auth = (username, password or "")
+        if ca_cert:
+            self.session.verify = ca_cert
+        self._info: dict[str, Any] | None = None
+
+    def info(self) -> dict[str, Any]:
+        """`GET /`, checked to come from Elasticsearch (tagline or the X-Elastic-Product header)."""
+        if self._info is None:
+            resp = self._send("GET", "/")
+            body = self._parse(resp, "GET", "/")
+            genuine = resp.headers.get("X-Elastic-Product") == "Elasticsearch" or (
+                isinstance(body, dict) and body.get("tagline") == TAGLINE
+            )
+            if not genuine:
+                raise UserError(f"{self.url} is not Elasticsearch (`GET /` did not identify as it)")
+            self._info = body
+        return self._info
+
+    def version(self) -> str:
+        return str(self.info()["version"]["number"])
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def get_or_none(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """`get`, or None when Elasticsearch answers 404 (the pipeline, template or index is absent)."""
+        try:
+            return self.get(path, params)
+        except EsError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def put(self, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self.request("PUT", path, body, params)
+
+    def post(self, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self.request("POST", path, body, params)
+
+    def delete(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("DELETE", path, params=params)
+
+    def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """Send one request and return its parsed JSON; an error status raises `EsError`."""
+        self.info()
+        resp = self._send(method, path, body, params)
+        return self._parse(resp, method, path)
+
+    def post_ndjson(self, path: str, lines: str, params: dict[str, Any] | None = None) -> Any:
+        """POST newline-delimited JSON (e.g. `_bulk`) and return the parsed answer, with `request`'s errors."""
+        self.info()
+        resp = self._send("POST", path, params=params, ndjson=lines)
+        return self._parse(resp, "POST", path)
+
+    def _send(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
+              ndjson: str | None = None):
+        url = f"{self.url}/{path.lstrip('/')}"
+        raw = {"data": ndjson.encode("utf-8"), "headers": {"Content-Type": "application/x-ndjson"}} \
+            if ndjson is not None else {"json": body}
+        try:
+            return self.session.request(method, url, params=params, timeout=self.timeout, **raw)
+        except requests.exceptions.SSLError as err:
+            raise UserError(f"TLS error talking to {self.url}: {err} (pass the CA certificate)") from err
+        except requests.exceptions.ConnectionError as err:
+            raise UserError(
+                f"cannot connect to Elasticsearch at {self.url} (connection refused or host unreachable); "
+                "for the embedded node run `cloud-secrets engine start`"
+            ) from err
+        except requests.exceptions.Timeout as err:
+            raise UserError(f"Elasticsearch at {self.url} did not answer {method} {path} in time") from err
+
+    def _parse(self, resp: requests.Response, method: str, path: str) -> Any:
+        try:
+            body: Any = resp.json() if resp.content else None
+        except ValueError:
+            if resp.ok:
+                raise UserError(
+                    f"{self.url} is not Elasticsearch ({method} {path} did not return JSON)"
+                ) from None
+            body = resp.text
+        if resp.status_code in (401, 403):
+            what = "authentication failed" if resp.status_code == 401 else "permission denied"
+            raise EsError(
+                f"{what} ({resp.status_code}) for {method} {path} on {self.url}: check the API key "
+                f"or username/password. {_reason(body)}",
+                resp.status_code,
+                body,
+            )
+        if not resp.ok:
+            raise EsError(
+                f"{method} {path} failed ({resp.status_code}): {_reason(body)}", resp.status_code, body
+            )
+        return body

@@ -1,0 +1,27 @@
+"""Which Elasticsearch a command talks to: `--es`/CLOUD_SECRETS_ES, else the embedded node."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from . import engine
+from .client import EsClient, resolve_es_url
+
+
+@contextmanager
+def connect(es_url: str | None = None, api_key: str | None = None, username: str | None = None,
+            password: str | None = None, ca_cert: str | None = None) -> Iterator[EsClient]:
+    """A client for the given cluster, or for the embedded node (started if needed, stopped after if we started it)."""
+    url = resolve_es_url(es_url)
+    if url:
+        yield EsClient(url, api_key=api_key, username=username, password=password, ca_cert=ca_cert)
+        return
+    running = engine.url()
+    url = running or engine.start()
+    try:
+        yield EsClient(url)
+    finally:
+        if not running and not os.environ.get("CLOUD_SECRETS_KEEP_ENGINE"):
+            engine.stop()
