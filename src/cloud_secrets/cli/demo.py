@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..assets.catalog import catalog
 from ..assets.package_assets import default_pipeline
 from ..elastic.ingest import install_pipelines, simulate
 from ..elastic.node import connect
@@ -25,6 +26,7 @@ from .backtest import quality_table
 from .options import es_options
 
 DAYS = 7
+OTHER_EXAMPLES = 4  # documents of other services shown passing through untouched
 IDENTITIES = 300
 SEED = 0
 BUILD = ROOT / "build" / "backtest"
@@ -76,8 +78,9 @@ def tagged_table(outputs: list[dict]) -> Table:
 @click.command()
 @es_options
 def demo(**conn: str | None) -> None:
-    """Start the embedded node, tag one simulated document of each action, print what was tagged, then backtest the
-    rule pack on a simulated week with every attack (which rule caught which, false alerts a day), stop the node."""
+    """Start the embedded node, tag one simulated document of each secret-store action (and a few of other services),
+    print what was tagged, then backtest the rule pack on a simulated week with every attack (which rule caught
+    which, false alerts a day), stop the node."""
     console = Console()
     if not console.is_terminal:
         console = Console(width=170)
@@ -85,7 +88,11 @@ def demo(**conn: str | None) -> None:
         console.print(f"Elasticsearch {es.version()} at {es.url}")
         names = install_pipelines(es)
         console.print(f"installed {len(names)} pipelines under their Fleet names: {', '.join(names)}")
-        docs = examples()
+        cat = catalog()
+        store = set(cat.actions()) | {w for prov in cat.providers for w in prov.write_actions()}
+        every = examples()
+        docs = [d for d in every if d["event"]["action"] in store]
+        docs += [d for d in every if d["event"]["action"] not in store][:OTHER_EXAMPLES]
         outputs = simulate(es, default_pipeline(), docs)
         console.print(tagged_table(outputs))
         tagged = sum(1 for o in outputs if "cloud_secrets" in o)
