@@ -89,7 +89,7 @@ def test_every_panel_reads_an_existing_data_view_and_declared_fields(name: str) 
             internal = [r for r in state["internalReferences"] if r["name"] == ref_name]
             if internal:  # an ad hoc data view defined in the panel itself
                 assert internal[0]["id"] in ad_hoc
-                assert ad_hoc[internal[0]["id"]]["title"] in (transform.DEST_PATTERN, dashboards.ALERTS_INDEX)
+                assert ad_hoc[internal[0]["id"]]["title"] in (transform.DEST_ALIAS, dashboards.ALERTS_INDEX)
                 assert ad_hoc[internal[0]["id"]]["timeFieldName"] == "@timestamp"
             else:  # Fleet's logs-* data view, referenced by the dashboard under the panel's prefix
                 ref = outer[f"{panel['panelIndex']}:{ref_name}"]
@@ -135,7 +135,7 @@ def test_identity_dashboard_reads_the_transform_index_with_a_baseline_band() -> 
     ops = {c["operationType"] for layer in band["datasourceStates"]["formBased"]["layers"].values()
            for c in layer["columns"].values()}
     assert {"date_histogram", "max", "median", "percentile", "static_value"} <= ops
-    assert {v["title"] for v in band["adHocDataViews"].values()} == {transform.DEST_PATTERN}
+    assert {v["title"] for v in band["adHocDataViews"].values()} == {transform.DEST_ALIAS}
 
 
 def test_tags_are_declared_for_dashboards_and_rules() -> None:

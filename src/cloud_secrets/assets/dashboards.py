@@ -170,7 +170,7 @@ def data_view(source: str) -> tuple[str, str, bool]:
     summary and alerts indices get ad hoc data views inside each panel, so no data view is shipped."""
     if source == "events":
         return EVENTS_DATA_VIEW, EVENTS_DATA_VIEW, False
-    pattern = transform.DEST_PATTERN if source == "summary" else ALERTS_INDEX
+    pattern = transform.DEST_ALIAS if source == "summary" else ALERTS_INDEX
     return stable_id("data-view", source), pattern, True
 
 
@@ -365,7 +365,7 @@ def saved_object(dash: Dashboard) -> dict[str, Any]:
 def dashboards_table() -> str:
     """The package README's list of dashboards."""
     rows = ["| dashboard | data | what it shows |", "|---|---|---|"]
-    data = {"events": "tagged events (`logs-*`)", "summary": f"`{transform.DEST_PATTERN}`",
+    data = {"events": "tagged events (`logs-*`)", "summary": f"`{transform.DEST_ALIAS}`",
             "alerts": "the rule pack's alerts"}
     for d in dashboards():
         rows.append(f"| {d.title} | {data[d.source]} | {', '.join(p.title for p in d.panels)} |")
