@@ -4,6 +4,7 @@ logic fires on a sudden 30-secret hour and never on steady CI bursts."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import random
 import statistics
@@ -19,7 +20,7 @@ import pytest
 import yaml
 
 from cloud_secrets import paths
-from cloud_secrets.assets import transform
+from cloud_secrets.assets import dashboards, transform
 from cloud_secrets.assets.catalog import catalog
 from cloud_secrets.assets.fields import field_types, load_fields
 from cloud_secrets.assets.rules.loader import rules
@@ -28,6 +29,8 @@ from cloud_secrets.elastic import pivot
 from cloud_secrets.elastic.ingest import bulk_index
 from cloud_secrets.elastic.tag import tag_documents
 from cloud_secrets.evaluation import baselines
+from cloud_secrets.evaluation.backtest import package_rules, select
+from cloud_secrets.evaluation.backtest.derived import DerivedRunner, runner_for
 from cloud_secrets.evaluation.simulate import Options, generate
 from cloud_secrets.evaluation.upstream import AwsIdentity, secrets_manager_event
 from cloud_secrets.fieldpath import leaves
@@ -171,6 +174,43 @@ def test_transform_reads_every_catalog_dataset_and_declared_fields() -> None:
     assert body["dest"]["index"].startswith(transform.DEST_PATTERN.rstrip("*"))
 
 
+def test_transform_is_shipped_as_fleet_runs_it() -> None:
+    """Fleet creates the transform as kibana_system unless `_meta.run_as_kibana_system` is false (Kibana
+    `fleet/server/services/epm/elasticsearch/transform/install.ts`), and kibana_system cannot read the official
+    data streams; unattended, it retries instead of failing; it syncs on `event.ingested` (set by Fleet's
+    final pipeline), bucketing by `@timestamp`; a new destination index per transform version, read through
+    one alias that moves to it when it is created."""
+    body = transform_body()
+    meta = body["_meta"]
+    assert meta["run_as_kibana_system"] is False
+    assert meta["fleet_transform_version"] == transform.TRANSFORM_VERSION
+    assert body["settings"]["unattended"] is True and body["settings"]["deduce_mappings"] is False
+    assert body["sync"]["time"]["field"] == "event.ingested"
+    assert body["pivot"]["group_by"]["@timestamp"]["date_histogram"]["field"] == "@timestamp"
+    assert body["retention_policy"]["time"]["field"] == "@timestamp"
+    dest = body["dest"]
+    assert dest["index"].endswith(f"-{meta['fleet_transform_version']}")  # a version bump creates a new index
+    assert dest["aliases"] == [{"alias": transform.DEST_ALIAS, "move_on_creation": True}]
+    assert not fnmatch.fnmatchcase(transform.DEST_ALIAS, transform.DEST_PATTERN)  # not a destination index
+
+
+def test_every_reader_of_the_summary_uses_the_alias() -> None:
+    """The rule's FROM, the dashboards' data views and the backtest's derived source all name the alias, never
+    the destination indices (after a version bump those hold every hour twice)."""
+    rule = next(r for r in rules() if r.slug == "baseline_deviation")
+    assert rule.query.splitlines()[0] == f"FROM {transform.DEST_ALIAS}"
+    views = set()
+    for dash in dashboards.dashboards():
+        if dash.source == "summary":
+            saved = dashboards.saved_object(dash)
+            for panel in saved["attributes"]["panelsJSON"]:
+                ad_hoc = panel["embeddableConfig"]["attributes"]["state"]["adHocDataViews"]
+                views |= {v["title"] for v in ad_hoc.values()}
+    assert views == {transform.DEST_ALIAS}
+    (packaged,) = select(package_rules(), ["baseline_deviation"])
+    assert isinstance(runner_for(packaged), DerivedRunner)
+
+
 def test_destination_fields_are_exactly_what_the_reference_rows_hold() -> None:
     rows = baselines.summary_rows(tag_free_rows())
     written = {name for row in rows for name, _ in leaves(row)}
@@ -275,7 +315,7 @@ def test_rule_query_carries_the_reference_margin() -> None:
     assert f"NOW() - {m.history.days} days" in rule.query
     assert f"NOW() - {int(m.recent_from.total_seconds() // 60)} minutes" in rule.query
     assert f"NOW() - {int(m.recent_to.total_seconds() // 60)} minutes" in rule.query
-    assert f"FROM {transform.DEST_PATTERN}" in rule.query
+    assert f"FROM {transform.DEST_ALIAS}" in rule.query
     assert rule.interval == "1h" and rule.lookback == f"{m.history.days}d"
 
 
@@ -348,3 +388,29 @@ def test_the_rules_esql_in_the_backtest_agrees_with_the_reference(tagged_history
         most_open = max(most_open, len({key[0] for key in source.open}))
     written += [r.doc for _, batch in source.due(None) for r in batch]
     assert written == rows and most_open <= 2
+
+
+# --- what the installing user must be told ---------------------------------------------------------------
+
+INSTALL_DOCS = (paths.ROOT / "docs" / "baselines.md", paths.ROOT / "catalog" / "templates" / "package_readme.md",
+                paths.PACKAGE / "docs" / "README.md", paths.ROOT / "README.md")
+
+
+def privileges_missing(text: str, body: dict[str, Any]) -> list[str]:
+    """What a document fails to name of the privileges the transform needs when it runs as the installing
+    user (Elasticsearch's transform setup: `manage_transform`; read, view_index_metadata on every source;
+    create_index, index, manage, read, delete on the destination and its alias) and of Fleet's way out."""
+    needed = ["manage_transform", "`read`", "`view_index_metadata`", "`create_index`", "`index`", "`manage`",
+              "`delete`", "run_as_kibana_system: false", "Reauthorize",
+              transform.DEST_PATTERN.rstrip("-*") + "*", *(f"`{i}`" for i in body["source"]["index"])]
+    return [n for n in needed if n not in text]
+
+
+def test_install_docs_name_the_privileges_and_reauthorize() -> None:
+    body = transform_body()
+    assert body["_meta"]["run_as_kibana_system"] is False
+    for path in INSTALL_DOCS:
+        assert privileges_missing(path.read_text(encoding="utf-8"), body) == [], path
+    # a source the docs do not name is caught
+    extra = {**body, "source": {**body["source"], "index": [*body["source"]["index"], "logs-okta.system-*"]}}
+    assert privileges_missing(INSTALL_DOCS[0].read_text(encoding="utf-8"), extra) == ["`logs-okta.system-*`"]

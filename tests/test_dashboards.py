@@ -16,6 +16,9 @@ from click.testing import CliRunner
 
 from cloud_secrets import paths
 from cloud_secrets.assets import dashboards, generate, transform
+from cloud_secrets.assets.catalog import catalog
+from cloud_secrets.assets.fields import field_types, load_fields
+from cloud_secrets.assets.rules import syntax
 from cloud_secrets.assets.rules.loader import rules
 from cloud_secrets.cli.dashboards import dashboards as dashboards_cmd
 from cloud_secrets.errors import UserError
@@ -89,12 +92,102 @@ def test_every_panel_reads_an_existing_data_view_and_declared_fields(name: str) 
             internal = [r for r in state["internalReferences"] if r["name"] == ref_name]
             if internal:  # an ad hoc data view defined in the panel itself
                 assert internal[0]["id"] in ad_hoc
-                assert ad_hoc[internal[0]["id"]]["title"] in (transform.DEST_PATTERN, dashboards.ALERTS_INDEX)
+                assert ad_hoc[internal[0]["id"]]["title"] in (transform.DEST_ALIAS, dashboards.ALERTS_INDEX)
                 assert ad_hoc[internal[0]["id"]]["timeFieldName"] == "@timestamp"
             else:  # Fleet's logs-* data view, referenced by the dashboard under the panel's prefix
                 ref = outer[f"{panel['panelIndex']}:{ref_name}"]
                 assert ref == {"id": dashboards.EVENTS_DATA_VIEW, "name": ref["name"], "type": "index-pattern"}
                 assert {**ref, "name": ref_name} in attrs["references"]
+
+
+# --- every field read is mapped where it is read ---------------------------------------------------------
+
+def mapped_in(index: str) -> dict[str, str]:
+    """What is mapped in an index a panel or a rule reads, from the files that define it: the package's data
+    stream fields for the tagged events (`logs-*` and the official data streams), the transform's shipped
+    destination fields for its alias, and Kibana's alert field map for the alerts index."""
+    if index == dashboards.ALERTS_INDEX or index.startswith(".alerts-security"):
+        data = yaml.safe_load((paths.CATALOG / "kibana_alert_fields.yml").read_text(encoding="utf-8"))
+        return {**data["ecs"], **data["kibana"]}
+    if index == transform.DEST_ALIAS:
+        out: dict[str, str] = {}
+        fields_dir = paths.PACKAGE / "elasticsearch" / "transform" / transform.TRANSFORM / "fields"
+        for path in sorted(fields_dir.glob("*.yml")):
+            out |= field_types(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return out
+    assert index.startswith("logs-") and index.endswith("*"), f"no field map known for {index}"
+    return load_fields().types
+
+
+def unmapped(index: str, names: set[str], runtime: dict[str, Any] | None = None) -> list[str]:
+    known = set(mapped_in(index)) | set(runtime or {})
+    return sorted(n for n in names if n not in known)
+
+
+def panel_reads(obj: dict[str, Any]) -> list[tuple[str, str, set[str], dict[str, Any]]]:
+    """(panel title, index read, fields used, runtime fields of its data view) of every panel."""
+    out = []
+    for panel in panels(obj):
+        state = panel["embeddableConfig"]["attributes"]["state"]
+        views = list(state["adHocDataViews"].values())
+        index = views[0]["title"] if views else dashboards.EVENTS_DATA_VIEW
+        runtime = views[0]["runtimeFieldMap"] if views else {}
+        out.append((panel["title"], index, lens_fields(state), runtime))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(IDS))
+def test_every_field_a_panel_reads_is_mapped_in_the_index_it_reads(name: str) -> None:
+    obj = shipped()[name]
+    reads = panel_reads(obj)
+    for title, index, names, runtime in reads:
+        assert unmapped(index, names, runtime) == [], f"{name}: {title} reads unmapped fields of {index}"
+    index = reads[0][1]
+    keys = {f["meta"]["key"] for f in obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]["filter"]}
+    assert unmapped(index, keys, reads[0][3]) == []
+
+
+def test_alerts_dashboard_reads_the_identity_through_a_runtime_field_only() -> None:
+    """`cloud_secrets.identity` is not mapped in the alerts index (`dynamic: false`): the alerts panels get
+    it from the data view's runtime field, which reads `_source`; without it the check above fails."""
+    reads = panel_reads(shipped()["cloud_secrets-alerts"])
+    assert "cloud_secrets.identity" not in mapped_in(dashboards.ALERTS_INDEX)
+    users = [(title, runtime) for title, _, names, runtime in reads if "cloud_secrets.identity" in names]
+    assert len(users) == 2
+    for title, runtime in users:
+        assert runtime["cloud_secrets.identity"]["type"] == "keyword", title
+        assert "params._source" in runtime["cloud_secrets.identity"]["script"]["source"]
+    title, index, names, _ = next(r for r in reads if "cloud_secrets.identity" in r[2])
+    assert unmapped(index, names) == ["cloud_secrets.identity"]  # what a data view without it would read
+
+
+def rule_indices(asset: dict[str, Any]) -> list[str]:
+    if asset["type"] == "esql":
+        head = asset["query"].split("|", 1)[0].strip()
+        assert head.upper().startswith("FROM "), head
+        return [i.strip() for i in head[5:].split(" METADATA")[0].split(",")]
+    return list(asset["index"])
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda r: r.slug)
+def test_every_field_a_rule_reads_is_mapped_in_every_index_it_reads(rule: Any) -> None:
+    """Rules over tagged events read the package's fields, `baseline_deviation` the transform's; a rule over
+    the alerts index (none yet) may read only ECS and kibana.alert.* fields: no runtime field there."""
+    asset = json.loads((paths.PACKAGE / "kibana" / "security_rule" / f"{rule.rule_id}_{rule.version}.json")
+                       .read_text(encoding="utf-8"))["attributes"]
+    names = set(syntax.fields(rule.language, rule.query))
+    names |= set(rule.threshold.field if rule.threshold else ()) | set(rule.new_terms.fields if rule.new_terms else ())
+    names |= set(rule.suppression.group_by if rule.suppression else ())
+    assert names
+    for index in rule_indices(asset):
+        assert unmapped(index, names) == [], f"{rule.slug} reads unmapped fields of {index}"
+
+
+def test_a_rule_over_alerts_grouping_by_a_package_field_is_caught() -> None:
+    """The carrier a higher-order rule needs: `related.user` is mapped in the alerts index, `cloud_secrets.identity`
+    is not."""
+    assert unmapped(".alerts-security.alerts-default", {"related.user", "kibana.alert.rule.rule_id"}) == []
+    assert unmapped(".alerts-security.alerts-default", {"cloud_secrets.identity"}) == ["cloud_secrets.identity"]
 
 
 @pytest.mark.parametrize("name", sorted(IDS))
@@ -135,13 +228,34 @@ def test_identity_dashboard_reads_the_transform_index_with_a_baseline_band() -> 
     ops = {c["operationType"] for layer in band["datasourceStates"]["formBased"]["layers"].values()
            for c in layer["columns"].values()}
     assert {"date_histogram", "max", "median", "percentile", "static_value"} <= ops
-    assert {v["title"] for v in band["adHocDataViews"].values()} == {transform.DEST_PATTERN}
+    assert {v["title"] for v in band["adHocDataViews"].values()} == {transform.DEST_ALIAS}
 
 
-def test_tags_are_declared_for_dashboards_and_rules() -> None:
+def test_tags_are_declared_for_dashboards_only() -> None:
+    """Fleet tags only Kibana's taggable saved-object types; `security_rule` would be accepted and ignored."""
     tags = yaml.safe_load((paths.PACKAGE / "kibana" / "tags.yml").read_text())
     assert {t["text"] for t in tags} == {"Security Solution", "Cloud Secrets"}
-    assert all(set(t["asset_types"]) == {"dashboard", "security_rule"} for t in tags)
+    assert all(t["asset_types"] == ["dashboard"] for t in tags)
+
+
+def test_overview_is_limited_to_the_catalogs_data_streams() -> None:
+    obj = shipped()["cloud_secrets-overview"]
+    flt = obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]["filter"]
+    by_key = {f["meta"]["key"]: f for f in flt}
+    datasets = by_key["data_stream.dataset"]["meta"]["params"]
+    assert set(datasets) == {op.dataset for op in catalog().operations} | {"cloud_secrets.secret_access"}
+    assert by_key["tags"]["meta"]["params"] == {"query": "secret_access"}
+    names = {r["name"] for r in obj["references"]}
+    assert all(f["meta"]["indexRefName"] in names for f in flt)
+
+
+def test_ad_hoc_data_views_allow_a_missing_index() -> None:
+    """The summary index exists only after the transform's first checkpoint, the alerts index after the first
+    alert: their panels must show no data, not an error."""
+    for obj in shipped().values():
+        for panel in panels(obj):
+            for view in panel["embeddableConfig"]["attributes"]["state"]["adHocDataViews"].values():
+                assert view["allowNoIndex"] is True, (obj["id"], panel["title"])
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -243,3 +357,11 @@ def test_readme_picture_exists() -> None:
     assert (paths.ROOT / "docs" / "img" / "overview.png").read_bytes().startswith(PNG)
 
 
+
+
+def test_a_broken_alert_field_map_fails_with_file_and_line(tmp_path: Path) -> None:
+    text = dashboards.ALERT_FIELD_MAP.read_text(encoding="utf-8")
+    path = tmp_path / "kibana_alert_fields.yml"
+    path.write_text(text.replace("  user.name: keyword", "  user.name: [keyword]", 1))
+    with pytest.raises(UserError, match=r"kibana_alert_fields\.yml:\d+.*user\.name"):
+        dashboards.alert_field_map.__wrapped__(path)

@@ -46,6 +46,35 @@ def test_search_lists_our_package_as_fleet_asks(served) -> None:
     assert _get(f"{url}/search", package=info.name, prerelease="true", **{"kibana.version": "8.17.0"}) == []
 
 
+#: What each supported Kibana line sends when Fleet looks a package up: `kibana.version` and the defaults of
+#: `xpack.fleet.internal.registry.spec.{min,max}` (Kibana `x-pack/platform/plugins/shared/fleet/server/config.ts`,
+#: `REGISTRY_SPEC_MIN_VERSION` / `REGISTRY_SPEC_MAX_VERSION`, added to the query by `setSpecVersion()` in
+#: `fleet/server/services/epm/registry/index.ts`); the same matrix as package-registry's
+#: `cmd/distribution/examples/lite.yaml` and elastic-package's `docs/howto/format_version.md`.
+KIBANA_LINES = {
+    "8.18": {"kibana.version": "8.18.0", "spec.max": "3.3"},
+    "8.19": {"kibana.version": "8.19.0", "spec.max": "3.4"},
+    "9.0": {"kibana.version": "9.0.0", "spec.min": "2.3", "spec.max": "3.3"},
+    "9.1": {"kibana.version": "9.1.0", "spec.min": "2.3", "spec.max": "3.4"},
+    "9.2": {"kibana.version": "9.2.0", "spec.min": "2.3", "spec.max": "3.5"},
+}
+
+
+@pytest.mark.parametrize("line", sorted(KIBANA_LINES))
+def test_every_supported_kibana_line_finds_the_package(served, line: str) -> None:
+    """Fleet's two lookups, with the constraints that Kibana line adds: the latest version of the package
+    (`_fetchFindLatestPackage`: `/search?package=X&prerelease=false` + constraints, "package not found" when
+    empty) and the integrations list (`fetchList`: `/search` + constraints)."""
+    url, _ = served
+    info = package_info()
+    constraints = KIBANA_LINES[line]
+    latest = _get(f"{url}/search", package=info.name, prerelease="false", **constraints)
+    assert [(p["name"], p["version"]) for p in latest] == [(info.name, info.version)], \
+        f"Kibana {line} ({constraints}) would not find {info.name} {info.version}"
+    listed = _get(f"{url}/search", prerelease="true", **constraints)
+    assert info.name in {p["name"] for p in listed}, f"Kibana {line} would not list {info.name}"
+
+
 def test_package_endpoint_lists_every_asset_of_the_zip(served) -> None:
     url, zip_path = served
     info = package_info()

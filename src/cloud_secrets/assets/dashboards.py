@@ -1,8 +1,9 @@
 """Kibana dashboards (package/kibana/dashboard/, Lens panels by value) rendered from catalog/dashboards.yml.
 
 The same definitions drive `dashboard_preview`, so the Kibana panels and the static previews show the same
-fields, metrics, filters and breakdowns. Field names are checked at load time against the package's field
-definitions, the summary transform's destination fields and the documented alert fields below.
+fields, metrics, filters and breakdowns. Field names are checked at load time against what is mapped in the
+index a dashboard reads (the package's field definitions, the summary transform's destination fields, Kibana's
+alert field map in catalog/kibana_alert_fields.yml) and the runtime fields of its data view.
 """
 
 from __future__ import annotations
@@ -18,27 +19,32 @@ from typing import Any
 from .. import paths
 from ..errors import UserError
 from . import transform
-from .catalog import Catalog
+from .catalog import OPERATION_CLASSES, Catalog, catalog
 from .fields import load_fields
+from .indices import datasets_of
+from .package_assets import package_dataset
 from .rules.loader import rules
 from .yamlout import GENERATED, dump
 from .yamlsrc import Source, load
 
 DEFINITIONS = paths.CATALOG / "dashboards.yml"
+#: The ECS and `kibana.alert.*` fields Kibana maps in the alerts index (see the file's header for the sources).
+ALERT_FIELD_MAP = paths.CATALOG / "kibana_alert_fields.yml"
 DASHBOARD_DIR = "package/kibana/dashboard"
 TAGS_FILE = "package/kibana/tags.yml"
 CHARTS = ("bars", "line", "table", "donut", "band")
 OPS = ("count", "unique_count", "sum", "max")
-#: Fields of Elastic Security's alert documents the alerts dashboard reads (Kibana's alert schema,
-#: `kibana.alert.*`); alerts also carry the source events' fields (cloud_secrets.identity ...).
-ALERT_FIELDS = {
-    "@timestamp": "date",
-    "kibana.alert.rule.name": "keyword",
-    "kibana.alert.rule.rule_id": "keyword",
-    "kibana.alert.severity": "keyword",
-    "kibana.alert.workflow_status": "keyword",
-}
 ALERTS_INDEX = ".alerts-security.alerts-*"
+#: Runtime fields of the alerts dashboard's data view. The alerts index is `dynamic: false` and maps only ECS
+#: and Kibana's alert fields, so the `cloud_secrets.identity` that an alert copies from its events (or that an
+#: ES|QL rule keeps as a column) is in `_source` but not searchable. Read from `_source` at query time, it can
+#: be displayed and aggregated on the dashboard's few hundred alerts; a rule over alerts cannot use it (it
+#: needs a mapped carrier such as ECS `related.user`).
+IDENTITY_FROM_SOURCE = """def v = params._source['cloud_secrets.identity'];
+if (v == null && params._source['cloud_secrets'] instanceof Map) { v = params._source['cloud_secrets']['identity']; }
+if (v instanceof List) { for (def x : v) { if (x != null) { emit(x.toString()); } } }
+else if (v != null) { emit(v.toString()); }"""
+ALERT_RUNTIME_FIELDS = {"cloud_secrets.identity": {"type": "keyword", "script": {"source": IDENTITY_FROM_SOURCE}}}
 EVENTS_DATA_VIEW = "logs-*"  # the data view Fleet creates for logs data streams (id and title `logs-*`)
 # Saved-object versions of the Kibana 8.x dashboards the package targets (manifest: ^8.18.0 || ^9.0.0).
 CORE_MIGRATION_VERSION = "8.8.0"
@@ -91,14 +97,35 @@ class Dashboard:
     panels: tuple[Panel, ...] = field(default_factory=tuple)
 
 
+@cache
+def alert_field_map(path: Path = ALERT_FIELD_MAP) -> dict[str, str]:
+    """Field -> type of what Kibana maps in `.alerts-security.alerts-*` (ECS and Kibana's alert fields)."""
+    src = load(path)
+    out: dict[str, str] = {}
+    for section in ("ecs", "kibana"):
+        entries = src.data.get(section) if isinstance(src.data, dict) else None
+        if not isinstance(entries, dict) or not entries:
+            raise src.fail(section, "expected a mapping of field name -> type")
+        for name, ftype in entries.items():
+            if not isinstance(ftype, str):
+                raise src.fail(f"{section}.{name}", f"expected a field type, got {ftype!r}")
+            out[str(name)] = ftype
+    return out
+
+
+def runtime_fields(source: str) -> dict[str, dict[str, Any]]:
+    """Runtime fields the data view of `source` defines (Kibana `runtimeFieldMap`)."""
+    return ALERT_RUNTIME_FIELDS if source == "alerts" else {}
+
+
 def field_types(source: str) -> dict[str, str]:
-    """The fields a panel of `source` may use, with their types."""
-    events = load_fields().types
+    """The fields a panel of `source` may use, with their types: those mapped in the index it reads, and the
+    runtime fields of its data view."""
     if source == "events":
-        return events
+        return load_fields().types
     if source == "summary":
         return transform.dest_field_types()
-    return {**events, **ALERT_FIELDS}
+    return {**alert_field_map(), **{name: f["type"] for name, f in runtime_fields(source).items()}}
 
 
 def _metric(src: Source, data: Any, where: str) -> Metric:
@@ -170,7 +197,7 @@ def data_view(source: str) -> tuple[str, str, bool]:
     summary and alerts indices get ad hoc data views inside each panel, so no data view is shipped."""
     if source == "events":
         return EVENTS_DATA_VIEW, EVENTS_DATA_VIEW, False
-    pattern = transform.DEST_PATTERN if source == "summary" else ALERTS_INDEX
+    pattern = transform.DEST_ALIAS if source == "summary" else ALERTS_INDEX
     return stable_id("data-view", source), pattern, True
 
 
@@ -193,10 +220,18 @@ def _filter(key: str, kind: str, value: Any = None) -> dict[str, Any]:
     return {"$state": {"store": "appState"}, "meta": meta, "query": query}
 
 
+def event_datasets() -> list[str]:
+    """The data streams the events dashboard reads: those of the catalog's operations and the package's own."""
+    return [*datasets_of(catalog(), OPERATION_CLASSES), package_dataset()]
+
+
 def dashboard_filters(source: str) -> list[dict[str, Any]]:
-    """What every panel of a dashboard is limited to (package-spec wants a filter on each dashboard)."""
+    """What every panel of a dashboard is limited to (package-spec wants a filter on each dashboard). The events
+    dashboard, on Fleet's `logs-*` data view, is limited to the catalog's data streams by `data_stream.dataset`
+    (a constant_keyword: other data streams' shards are skipped, as Elastic's integration dashboards do), and
+    to the events the pipelines tagged."""
     if source == "events":
-        return [_filter("tags", "phrase", "secret_access")]
+        return [_filter("data_stream.dataset", "phrases", event_datasets()), _filter("tags", "phrase", "secret_access")]
     if source == "summary":
         return [_filter("cloud_secrets.identity", "exists")]
     return [_filter("kibana.alert.rule.rule_id", "phrases", rule_ids())]
@@ -298,7 +333,8 @@ def lens_panel(dash: Dashboard, panel: Panel, x: int, y: int) -> tuple[dict[str,
     state: dict[str, Any] = {
         "adHocDataViews": {view_id: {"id": view_id, "title": pattern, "name": pattern,
                                      "timeFieldName": "@timestamp", "sourceFilters": [], "fieldFormats": {},
-                                     "runtimeFieldMap": {}, "fieldAttrs": {}, "allowNoIndex": False}}
+                                     "runtimeFieldMap": runtime_fields(dash.source), "fieldAttrs": {},
+                                     "allowNoIndex": True}}
         if ad_hoc else {},
         "datasourceStates": {"formBased": {"layers": parts["layers"]}},
         "filters": [],
@@ -336,9 +372,10 @@ def saved_object(dash: Dashboard) -> dict[str, Any]:
         refs.extend(outer)
     filters = dashboard_filters(dash.source)
     if dash.source == "events":
-        filters[0]["meta"]["indexRefName"] = "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index"
-        refs.append({"id": EVENTS_DATA_VIEW, "name": "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index",
-                     "type": "index-pattern"})
+        for i, flt in enumerate(filters):
+            name = f"kibanaSavedObjectMeta.searchSourceJSON.filter[{i}].meta.index"
+            flt["meta"]["indexRefName"] = name
+            refs.append({"id": EVENTS_DATA_VIEW, "name": name, "type": "index-pattern"})
     return {
         "attributes": {
             "description": dash.description,
@@ -365,16 +402,19 @@ def saved_object(dash: Dashboard) -> dict[str, Any]:
 def dashboards_table() -> str:
     """The package README's list of dashboards."""
     rows = ["| dashboard | data | what it shows |", "|---|---|---|"]
-    data = {"events": "tagged events (`logs-*`)", "summary": f"`{transform.DEST_PATTERN}`",
+    data = {"events": "tagged events (`logs-*`)", "summary": f"`{transform.DEST_ALIAS}`",
             "alerts": "the rule pack's alerts"}
     for d in dashboards():
         rows.append(f"| {d.title} | {data[d.source]} | {', '.join(p.title for p in d.panels)} |")
     return "\n".join(rows) + "\n"
 
 
+#: Fleet tags only saved objects of Kibana's taggable types (dashboards, visualizations, ...); `security_rule`
+#: is valid in package-spec's tags.yml but Kibana never tags security rules (Fleet `tag_assets.ts`,
+#: saved_objects_tagging `taggableTypes`), so the rules carry their tags in their own `tags` field instead.
 TAGS = [
-    {"text": "Security Solution", "asset_types": ["dashboard", "security_rule"]},
-    {"text": "Cloud Secrets", "asset_types": ["dashboard", "security_rule"]},
+    {"text": "Security Solution", "asset_types": ["dashboard"]},
+    {"text": "Cloud Secrets", "asset_types": ["dashboard"]},
 ]
 
 
@@ -382,4 +422,4 @@ def generate(cat: Catalog) -> Iterable[tuple[str, str]]:
     """Generator for `cloud_secrets.generate`: one JSON file per dashboard, and the package's tags."""
     for dash in dashboards():
         yield f"{DASHBOARD_DIR}/{dash.id}.json", json.dumps(saved_object(dash), indent=4, ensure_ascii=False) + "\n"
-    yield TAGS_FILE, dump(TAGS, GENERATED.format(source="src/cloud_secrets/dashboards.py"))
+    yield TAGS_FILE, dump(TAGS, GENERATED.format(source="src/cloud_secrets/assets/dashboards.py"))

@@ -19,9 +19,21 @@ from .fields import field_types
 from .indices import rule_indices
 
 TRANSFORM = "identity_hourly"
-DEST_INDEX = "logs-cloud_secrets.identity_hourly-1"
+#: `_meta.fleet_transform_version`. Fleet reinstalls the transform on a package upgrade only when it changes
+#: (the transform id ends with it), so bump it with every change of the transform or its fields.
+TRANSFORM_VERSION = "0.2.0"
+#: One destination index per transform version (Fleet's destination index template matches this exact name).
+DEST_INDEX = f"logs-cloud_secrets.identity_hourly-{TRANSFORM_VERSION}"
+#: What every reader uses (the rule's FROM, the dashboards' data view). Elasticsearch adds the destination
+#: index to it when the transform creates that index, and `move_on_creation` takes the previous version's
+#: index out of it, so readers never count an hour twice after an upgrade (Fleet keeps the old index).
+DEST_ALIAS = "logs-cloud_secrets.identity_hourly.latest"
+#: Every destination index of every version (for clean-up; readers use DEST_ALIAS).
 DEST_PATTERN = "logs-cloud_secrets.identity_hourly-*"
-TRANSFORM_VERSION = "0.1.0"  # `_meta.fleet_transform_version`: bump to make Fleet reinstall the transform
+#: The time field of the transform's checkpoints: when Elasticsearch stored the event, which Fleet's final
+#: pipeline sets on every Fleet-managed data stream (`.fleet_final_pipeline-1`). Events that arrive late are
+#: still summarised into the hour of their @timestamp; syncing on @timestamp would skip them.
+SYNC_FIELD = "event.ingested"
 INTERVAL = timedelta(hours=1)
 SUMMARY = "cloud_secrets.summary"
 GROUP_BY = ("cloud_secrets.identity", "cloud_secrets.identity_type", "cloud_secrets.provider")
@@ -114,13 +126,19 @@ def transform_body(cat: Catalog) -> dict[str, Any]:
         "description": "Cloud Secrets Access Detection: one document per identity and hour summarising its "
                        "secret-store reads, lists, describes and failures (the baselines of baseline_deviation).",
         "source": {"index": source_indices(cat), "query": SOURCE_QUERY},
-        "dest": {"index": DEST_INDEX},
+        "dest": {"index": DEST_INDEX, "aliases": [{"alias": DEST_ALIAS, "move_on_creation": True}]},
         "frequency": "5m",
-        "sync": {"time": {"field": "@timestamp", "delay": "15m"}},
+        "sync": {"time": {"field": SYNC_FIELD, "delay": "15m"}},
         "retention_policy": {"time": {"field": "@timestamp", "max_age": "30d"}},
         "pivot": {"group_by": group_by, "aggregations": _aggregations()},
-        "settings": {"max_page_search_size": 1000},
-        "_meta": {"fleet_transform_version": TRANSFORM_VERSION, "managed": True},
+        # unattended: retried for ever instead of failing after a transient error (a missing source index,
+        # a node restart). deduce_mappings off: the destination's mappings are those of fields/ (the index
+        # template Fleet installs), not types guessed from the aggregations (a sum would become a double).
+        "settings": {"max_page_search_size": 1000, "unattended": True, "deduce_mappings": False},
+        # run_as_kibana_system false: Fleet creates the transform with an API key of the user who installs
+        # the package, so it reads the official data streams with that user's privileges (kibana_system has
+        # none on them) and can be reauthorized from the integration's Assets tab.
+        "_meta": {"fleet_transform_version": TRANSFORM_VERSION, "managed": True, "run_as_kibana_system": False},
     }
 
 

@@ -1,6 +1,6 @@
 """Catalog placeholders in rule and hunting queries: `{{actions CLASS...}}`, `{{datasets CLASS...}}`,
 `{{indices CLASS...}}`, rendered as a value list in the query's language, and `{{summary CLASS...}}`, the
-index pattern of the hourly per-identity summary built from those operations (see `assets.transform`). Action lists
+alias of the hourly per-identity summary built from those operations (see `assets.transform`). Action lists
 are never typed by hand."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 
 from ..catalog import OPERATION_CLASSES, Catalog
 from ..indices import datasets_of, rule_indices
-from ..transform import DEST_PATTERN
+from ..transform import DEST_ALIAS
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)((?:\s+\w+)*)\s*\}\}")
 KINDS = ("actions", "datasets", "indices", "summary")
@@ -31,7 +31,7 @@ def _values(cat: Catalog, kind: str, classes: list[str]) -> list[str]:
     if kind == "actions":
         return cat.actions(*classes)
     if kind == "summary":
-        return [DEST_PATTERN]
+        return [DEST_ALIAS]
     return datasets_of(cat, classes) if kind == "datasets" else rule_indices(cat, classes)
 
 

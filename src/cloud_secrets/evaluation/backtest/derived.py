@@ -2,17 +2,21 @@
 
 A rule reads the index patterns of its asset (`index`, or the ES|QL `FROM`). When a pattern names no raw
 data stream but the destination of something the package ships, such as the `identity_hourly`
-transform's `logs-cloud_secrets.identity_hourly-*`, the rule's runner is wrapped in a `DerivedRunner`:
+transform's alias `logs-cloud_secrets.identity_hourly.latest` (or its destination indices,
+`logs-cloud_secrets.identity_hourly-*`), the rule's runner is wrapped in a `DerivedRunner`:
 the raw documents go to the derived source, which hands the rule the documents Elasticsearch would have
 written, at the time it would have written them.
 
 `SummarySource` is the transform: `evaluation.baselines.SummaryBuilder` (the reference computation of its pivot,
 which tests/test_baselines.py proves equal to the pivot run as a composite aggregation on Elasticsearch)
-counts the documents its source query selects, per identity and hour. A continuous transform with a
-`date_histogram` group only writes complete buckets, at the first checkpoint at least `sync.time.delay`
-past the end of the hour; the backtest takes the hour starting at H as written at H + 1h + delay +
-frequency (`frequency: 5m`, `delay: 15m`: H + 1h20m) and feeds its rows to the rule then. Only the open
-hours are held, so memory does not grow with the input.
+counts the documents its source query selects, per identity and hour. The transform syncs on
+`event.ingested`, not on the hour's `@timestamp`, so Elasticsearch updates an hour's row at every
+checkpoint while its events arrive; with events stored as they happen (the input has one time, its
+`@timestamp`), the row is complete at the first checkpoint at least `sync.time.delay` past the end of the
+hour. The backtest takes the hour starting at H as written at H + 1h + delay + frequency (`frequency: 5m`,
+`delay: 15m`: H + 1h20m) and feeds its rows to the rule then: the rule never reads an hour younger than
+that (`baseline_deviation` judges hours 80 to 140 minutes old), so the partial rows before it change no
+result. Only the open hours are held, so memory does not grow with the input.
 
 Alerts: a rule over summary rows aggregates an identity's history, so its alert stands for the identity
 and the newest hour among the rows of its group (for `baseline_deviation`, the hour judged: later hours
@@ -33,7 +37,7 @@ from typing import Any
 import yaml
 
 from ... import paths
-from ...assets.transform import DEST_INDEX, SOURCE_FIELDS, TRANSFORM
+from ...assets.transform import DEST_ALIAS, DEST_INDEX, SOURCE_FIELDS, TRANSFORM
 from ...errors import UserError
 from ...timestamps import to_datetime
 from .. import baselines
@@ -202,11 +206,15 @@ class DerivedRunner(Runner):
 DERIVED: dict[str, Callable[[], SummarySource]] = {
     DEST_INDEX: lambda: SummarySource(Transform.load(TRANSFORM)),
 }
+#: The alias readers use for a derived index (the transform's `dest.aliases`).
+ALIASES = {DEST_INDEX: DEST_ALIAS}
 
 
 def names(pattern: str, dest: str) -> bool:
-    """The pattern names this derived index: it matches it and spells out its type and dataset (`logs-*`,
-    which would also match it, reads raw data streams)."""
+    """The pattern names this derived index: it is the index's alias, or it matches the index and spells out
+    its type and dataset (`logs-*`, which would also match both, reads raw data streams)."""
+    if pattern == ALIASES.get(dest):
+        return True
     return fnmatch.fnmatchcase(dest, pattern) and pattern.rsplit("-", 1)[0] == dest.rsplit("-", 1)[0]
 
 
