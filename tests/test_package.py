@@ -27,6 +27,20 @@ def test_a_hand_edit_to_a_generated_file_is_drift(tmp_path: Path) -> None:
     assert rel in generate.drift(tmp_path)
 
 
+def test_a_file_the_catalog_no_longer_renders_is_drift_and_write_removes_it(tmp_path: Path) -> None:
+    rendered = generate.render()
+    for rel, content in rendered.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(content, encoding="utf-8")
+    assert generate.drift(tmp_path) == []
+    rule = next(r for r in rendered if r.startswith("package/kibana/security_rule/"))
+    old = tmp_path / rule.replace(".json", "_old_version.json")
+    old.write_text(rendered[rule], encoding="utf-8")  # e.g. the asset of a rule's previous version
+    assert generate.drift(tmp_path) == [old.relative_to(tmp_path).as_posix()]
+    assert generate.write(tmp_path) == [old.relative_to(tmp_path).as_posix()]
+    assert not old.exists() and generate.drift(tmp_path) == []
+
+
 def test_package_readme_lists_every_operation() -> None:
     readme = (paths.PACKAGE / "_dev" / "build" / "docs" / "README.md").read_text()
     for op in catalog().operations:

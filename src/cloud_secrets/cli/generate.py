@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import paths
 from ..assets import generate as gen
 from ..errors import UserError
 
@@ -19,4 +20,5 @@ def generate(check: bool) -> None:
         click.echo(f"{len(gen.render())} generated files are up to date")
         return
     changed = gen.write()
-    click.echo("\n".join(f"wrote {p}" for p in changed) or "nothing to change")
+    click.echo("\n".join(f"{'wrote' if (paths.ROOT / p).exists() else 'removed'} {p}" for p in changed)
+               or "nothing to change")
