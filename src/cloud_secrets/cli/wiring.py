@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -45,7 +46,7 @@ def _run(es: EsClient, plan: wiring.Plan, dry_run: bool, done: str) -> str | Non
     for change in plan.pending:
         verb = "deleted" if change.after is None else "created" if change.before is None else "updated"
         click.echo(f"{change.kind} {change.name}: {verb}")
-    click.echo(f"previous bodies saved in {wiring.BACKUP_INDEX} as backup {backup_id}")
+    click.echo(f"previous bodies saved in {wiring.backup_index()} as backup {backup_id}")
     return backup_id
 
 
@@ -96,6 +97,7 @@ def status(datasets: tuple[str, ...], as_json: bool, **conn: str | None) -> None
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))
+        _fail_on_broken(rows)
         return
     table = Table("dataset", "@custom pipeline", "wired", "calls version", "namespaces", "mappings",
                   "tagged, last hour")
@@ -109,6 +111,18 @@ def status(datasets: tuple[str, ...], as_json: bool, **conn: str | None) -> None
                       "yes" if row["mappings"] else "no", str(row["tagged_last_hour"]))
     console = Console()
     (console if console.is_terminal else Console(width=120)).print(table)
+    _fail_on_broken(rows)
+
+
+def _fail_on_broken(rows: list[dict]) -> None:
+    """Exit 1 naming every wired data stream whose call of the tagging pipeline would fail."""
+    broken = [r for r in rows if r["wired"] and not r["target_installed"]]
+    if broken:
+        for row in broken:
+            click.echo(f"error: {row['pipeline']} calls {row['calls']}, which is not installed: its secret-store "
+                       f"events are not tagged (they carry {wiring.TAGGING_ERROR}); run `cloud-secrets attach` "
+                       "again", err=True)
+        sys.exit(1)
 
 
 @click.command()
