@@ -100,6 +100,7 @@ def es(request: pytest.FixtureRequest) -> Iterator[EsClient]:
     yield client
     after = real_resources(url)
     for path in planted:
-        client.delete(path)
+        if client.get_or_none(path) is not None:
+            client.delete(path)
     changed = [key for key in before if before[key] != after[key]]
     assert not changed, f"the test session changed a user's resources on {url}: {changed}"

@@ -98,12 +98,6 @@ def _strip_ours(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         after.pop("error", None)
     elif isinstance(before["error"], dict) and "message" not in before["error"]:
         after["error"].pop("message", None)
-    event = after.get("event")
-    if isinstance(event, dict) and event.get("kind") == "pipeline_error":
-        if isinstance(before.get("event"), dict) and "kind" in before["event"]:
-            event["kind"] = before["event"]["kind"]
-        else:
-            event.pop("kind")
     tags_before, tags_after = before.get("tags"), after.get("tags")
     if isinstance(tags_after, list) and "secret_access" in tags_after:
         had = tags_before if isinstance(tags_before, list) else [tags_before] if "tags" in before else []

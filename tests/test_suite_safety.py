@@ -69,9 +69,11 @@ def test_a_users_custom_pipeline_and_backups_survive_the_wiring_tests(es: EsClie
         assert "3 passed" in proc.stdout
         assert _state(es.url) == before
     finally:
-        es.delete(f"/{wiring.BACKUP_INDEX}/_doc/users-backup", params={"refresh": "true"})
+        if es.get_or_none(f"/{wiring.BACKUP_INDEX}/_doc/users-backup") is not None:
+            es.delete(f"/{wiring.BACKUP_INDEX}/_doc/users-backup", params={"refresh": "true"})
         for path in created:
-            es.delete(path)
+            if es.get_or_none(path) is not None:
+                es.delete(path)
 
 
 def test_an_unconfirmed_test_cluster_stops_the_run_before_any_test() -> None:

@@ -25,10 +25,12 @@ def painless(name: str, with_helpers: bool = True) -> str:
 
 
 def on_failure() -> list[dict[str, Any]]:
-    """Package-spec's pipeline-level error handler; it must never fail itself."""
+    """Package-spec's pipeline-level error handler; it must never fail itself. It records the failure in
+    `error.message` and in our own `cloud_secrets.tagging_error` (the failing pipeline), and leaves every
+    upstream field, `event.kind` included, as the integration set it."""
     return [
-        {"set": {"tag": "set_pipeline_error_kind", "field": "event.kind", "value": "pipeline_error",
-                 "ignore_failure": True}},
+        {"set": {"tag": "set_tagging_error", "field": "cloud_secrets.tagging_error",
+                 "value": "{{{ _ingest.on_failure_pipeline }}}", "ignore_failure": True}},
         {"append": {
             "tag": "append_pipeline_error_message",
             "field": "error.message",
