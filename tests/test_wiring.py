@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -212,9 +213,12 @@ Rewrite = Callable[[str, str, bytes | None], tuple[str, bytes | None]]
 
 @contextmanager
 def _proxy(upstream: str, fault: Fault = lambda m, p: None, rewrite: Rewrite | None = None,
-           answer_hook: Callable[[str, bytes], bytes] | None = None) -> Iterator[str]:
+           answer_hook: Callable[[str, bytes], bytes] | None = None,
+           delay: Callable[[str, str], float] = lambda m, p: 0.0) -> Iterator[str]:
     """A forwarding HTTP proxy to the real node. `fault(method, path)` may answer instead (a network fault);
-    `rewrite` may change a request on its way, `answer_hook(path, payload)` an answer on its way back."""
+    `rewrite` may change a request on its way, `answer_hook(path, payload)` an answer on its way back;
+    `delay(method, path)` seconds pass between the node's answer and ours (a slow network: the node has
+    done the work when the client gives up). It stops with the block."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _forward(self) -> None:
@@ -234,12 +238,16 @@ def _proxy(upstream: str, fault: Fault = lambda m, p: None, rewrite: Rewrite | N
                     k: v for k, v in resp.headers.items() if k.lower() in ("content-type", "x-elastic-product")}
                 if answer_hook is not None:
                     payload = answer_hook(path, payload)
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            time.sleep(delay(self.command, self.path))
+            try:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:
+                pass  # the client gave up waiting
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 
@@ -300,6 +308,78 @@ def test_on_elasticsearch_8_attach_sends_if_version(node: EsClient) -> None:
         proc = _cli("attach", "--dataset", "aws.cloudtrail", "--dataset", "gcp.audit", "--es", url)
     assert proc.returncode == 0, proc.stderr
     assert seen == [(AWS, "7", False), (GCP, "", False)]
+
+
+def _as_8(path: str, payload: bytes) -> bytes:
+    """The node's `GET /` answer, presenting it as 8.15.0 (the if_version code path)."""
+    return payload.replace(b'"number" : "7.10.2"', b'"number" : "8.15.0"') if path == "/" else payload
+
+
+def _strip_if_version(log: list[tuple[str, str, int | None]]) -> Rewrite:
+    """Takes `if_version` off @custom PUTs before the 7.10 node sees them, logging (name, if_version, version)."""
+    def rewrite(method: str, path: str, data: bytes | None) -> tuple[str, bytes | None]:
+        if method == "PUT" and "@custom" in path:
+            url = urllib.parse.urlsplit(path)
+            version = json.loads(data or b"{}").get("version")
+            log.append((url.path.rsplit("/", 1)[1], urllib.parse.parse_qs(url.query).get("if_version", [""])[0],
+                        version))
+            path = url.path
+        return path, data
+    return rewrite
+
+
+def test_a_refused_if_version_is_reported_as_a_concurrent_edit(node: EsClient) -> None:
+    node.put(f"/_ingest/pipeline/{AWS}", USER_PIPELINE)
+    node.put(f"/_ingest/pipeline/{GCP}", {**USER_PIPELINE, "version": 3})
+    before = _snapshot(node)
+
+    def refuse(method: str, path: str) -> tuple[int, dict] | None:
+        # Elasticsearch 8's answer when the stored version is no longer the one named by if_version
+        if method == "PUT" and path.startswith(f"/_ingest/pipeline/{GCP}?") and "if_version=3" in path:
+            reason = f"version conflict, required version [3] for pipeline [{GCP}] but current version is [4]"
+            return 400, {"error": {"type": "illegal_argument_exception", "reason": reason}, "status": 400}
+        return None
+
+    log: list[tuple[str, str, int | None]] = []
+    with _proxy(node.url, refuse, rewrite=_strip_if_version(log), answer_hook=_as_8) as url:
+        proc = _cli("attach", "--es", url)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"pipeline {GCP} was changed by someone else meanwhile" in proc.stderr, proc.stderr
+    assert "Rolled back" in proc.stderr and AWS in proc.stderr.split("Rolled back")[1]
+    assert _snapshot(node) == before
+
+
+def test_an_unversioned_user_pipeline_is_versioned_before_attach_changes_it(node: EsClient) -> None:
+    mine = {k: v for k, v in USER_PIPELINE.items() if k != "version"}
+    node.put(f"/_ingest/pipeline/{AWS}", mine)
+    original = _snapshot(node)
+    log: list[tuple[str, str, int | None]] = []
+    with _proxy(node.url, rewrite=_strip_if_version(log), answer_hook=_as_8) as url:
+        proc = _cli("attach", "--dataset", "aws.cloudtrail", "--es", url)
+        assert proc.returncode == 0, proc.stderr
+        # stamped unchanged with version 1 first, then changed under if_version=1
+        assert log == [(AWS, "", wiring.STAMP), (AWS, str(wiring.STAMP), wiring.STAMP + 1)]
+        body = wiring.read(node, wiring.PIPELINE, AWS)
+        assert body["version"] == wiring.STAMP + 1 and body["processors"][:2] == mine["processors"]
+        restored = _cli("detach", "--restore", "--es", url)
+        assert restored.returncode == 0, restored.stderr
+    assert _snapshot(node) == original  # the user's body, without the version we gave it
+
+
+def test_a_write_that_timed_out_but_was_applied_is_rolled_back(node: EsClient) -> None:
+    """The node applies the PUT of the third pipeline, but its answer comes after the client's timeout."""
+    node.put(f"/_ingest/pipeline/{AWS}", USER_PIPELINE)
+    before = _snapshot(node)
+
+    def slow(method: str, path: str) -> float:
+        return 8.0 if method == "PUT" and path.startswith(f"/_ingest/pipeline/{AZURE_ACTIVITY}") else 0.0
+
+    with _proxy(node.url, delay=slow) as url:
+        proc = _cli("attach", "--timeout", "4", "--es", url)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"did not answer PUT /_ingest/pipeline/{AZURE_ACTIVITY}" in proc.stderr, proc.stderr
+    assert AZURE_ACTIVITY in proc.stderr.split("Rolled back")[1] and "every resource is as it was" in proc.stderr
+    assert _snapshot(node) == before
 
 
 def _install_version(node: EsClient, tmp_path: Path, version: str) -> dict[str, dict]:

@@ -19,6 +19,8 @@ def es_options(func: Callable[..., Any]) -> Callable[..., Any]:
         # checked by the client, whose error does not print the path
         click.option("--ca-cert", envvar="CLOUD_SECRETS_CA_CERT", metavar="FILE",
                      help="CA certificate file for TLS ($CLOUD_SECRETS_CA_CERT)."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
+                     help="How long to wait for each answer of Elasticsearch (default: 60)."),
         click.option("--insecure", is_flag=True, default=None,
                      help="Do not verify the server's TLS certificate (certificates are verified by default)."),
     ]

@@ -192,10 +192,17 @@ def tagging_processor(target: str, namespaces: list[str] | None = None) -> dict[
     return {"pipeline": call}
 
 
-def _bump(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
-    """A changed body gets `version + 1` when the previous one had a version (so `if_version` can guard it)."""
+STAMP = 1  # the version `apply` gives a user's unversioned pipeline before changing it
+
+
+def _bump(before: dict[str, Any] | None, after: dict[str, Any], stamp: bool = False) -> dict[str, Any]:
+    """A changed body gets `version + 1` when the previous one had a version (so `if_version` can guard it).
+    With `stamp` (pipelines), an unversioned previous body counts as `STAMP`: `apply` stamps it first, so
+    that our own write, and every later edit, is guarded too."""
     if before is not None and isinstance(before.get("version"), int):
         after["version"] = before["version"] + 1
+    elif before is not None and stamp:
+        after["version"] = STAMP + 1
     return after
 
 
@@ -220,7 +227,7 @@ def attached(before: dict[str, Any] | None, processor: dict[str, Any]) -> dict[s
     else:
         procs.append(processor)
     after["processors"] = procs
-    return None if _same(before, after) else _bump(before, after)
+    return None if _same(before, after) else _bump(before, after, stamp=True)
 
 
 def detached(before: dict[str, Any] | None) -> tuple[bool, dict[str, Any] | None]:
@@ -231,7 +238,7 @@ def detached(before: dict[str, Any] | None) -> tuple[bool, dict[str, Any] | None
     after["processors"] = [p for p in after.get("processors") or [] if not is_ours(p)]
     if not after["processors"] and after.get("description") == CREATED_DESCRIPTION:
         return True, None
-    return True, _bump(before, after)
+    return True, _bump(before, after, stamp=True)
 
 
 # -- mappings ----------------------------------------------------------------------------------------
@@ -474,6 +481,15 @@ class ConcurrentEdit(UserError):
     """A resource changed between planning and writing."""
 
 
+def _conflict(err: EsError) -> bool:
+    """Elasticsearch's refusals of a guarded write: 409 version conflicts, a `create` of an existing template,
+    and a refused `if_version` (HTTP 400 illegal_argument_exception "version conflict, required version
+    [N] for pipeline [x] but current version is [M]")."""
+    text = str(err)
+    return err.status == 409 or "version_conflict" in text or "already exists" in text or (
+        err.status == 400 and "version conflict" in text)
+
+
 def _write(es: EsClient, kind: str, name: str, before: dict[str, Any] | None,
            after: dict[str, Any] | None, server_check: bool) -> None:
     path = _path(kind, name)
@@ -488,13 +504,41 @@ def _write(es: EsClient, kind: str, name: str, before: dict[str, Any] | None,
     try:
         es.put(path, after, params=params or None)
     except EsError as err:
-        if err.status == 409 or "version_conflict" in str(err) or "already exists" in str(err):
+        if _conflict(err):
             raise ConcurrentEdit(f"{kind} {name} was changed by someone else meanwhile ({err})") from None
         raise
 
 
+def _needs_stamp(change: Change, server_check: bool) -> bool:
+    before = change.before
+    return (server_check and change.kind == PIPELINE and before is not None and change.after is not None
+            and not isinstance(before.get("version"), int))
+
+
+def _stamp(es: EsClient, change: Change) -> Change:
+    """Give the user's unversioned pipeline `version: STAMP`, unchanged otherwise, and check it took: from
+    then on `if_version` guards our write. Returns the change to undo on a rollback."""
+    assert change.before is not None
+    stamped = {**change.before, "version": STAMP}
+    _write(es, change.kind, change.name, change.before, stamped, server_check=False)
+    if read(es, change.kind, change.name) != stamped:
+        raise ConcurrentEdit(f"{change.kind} {change.name} was changed by someone else while it was versioned")
+    return Change(change.kind, change.name, change.before, stamped, True)
+
+
+def _written(es: EsClient, change: Change) -> bool:
+    """After a failed write (a timeout above all): did it take effect anyway? Re-read to know."""
+    try:
+        return read(es, change.kind, change.name) == change.after
+    except UserError:
+        return False
+
+
 def apply(es: EsClient, plan: Plan) -> str | None:
-    """Validate, back up, write; on a failure put back what was written. Returns the backup id."""
+    """Validate, back up, write; on a failure put back what was written. Returns the backup id.
+
+    A write that failed may still have been applied (a timeout after the node took it): the resource is
+    re-read, and rolled back with the others when it holds our body."""
     pending = plan.pending
     if not pending:
         return None
@@ -506,8 +550,20 @@ def apply(es: EsClient, plan: Plan) -> str | None:
         for change in pending:
             if read(es, change.kind, change.name) != change.before:
                 raise ConcurrentEdit(f"{change.kind} {change.name} was changed by someone else since it was read")
-            _write(es, change.kind, change.name, change.before, change.after, server_check)
-            done.append(change)
+            before = change.before
+            if _needs_stamp(change, server_check):
+                stamped = _stamp(es, change)
+                done.append(stamped)
+                before = stamped.after
+            try:
+                _write(es, change.kind, change.name, before, change.after, server_check)
+            except ConcurrentEdit:
+                raise
+            except UserError:
+                if _written(es, change):
+                    done.append(Change(change.kind, change.name, before, change.after, True))
+                raise
+            done.append(Change(change.kind, change.name, before, change.after, True))
     except UserError as err:
         problems = []
         for change in reversed(done):
@@ -524,7 +580,7 @@ def apply(es: EsClient, plan: Plan) -> str | None:
                             f"{'; '.join(problems)}: run `cloud-secrets detach --restore --backup {backup_id}`"
                             ) from None
         _set_backup_status(es, backup_id, "rolled_back")
-        undone = ", ".join(c.name for c in done) or "nothing had been written yet"
+        undone = ", ".join(dict.fromkeys(c.name for c in done)) or "nothing had been written yet"
         raise UserError(f"{plan.operation} failed: {err}. Rolled back ({undone}): every resource is as it was"
                         ) from None
     _set_backup_status(es, backup_id, "applied")
