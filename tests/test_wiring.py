@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import shutil
 import subprocess
 import sys
-import threading
-import time
 import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +21,7 @@ from cloud_secrets.elastic.client import EsClient
 from cloud_secrets.elastic.ingest import install_pipelines
 from cloud_secrets.elastic.pipeline_tests import load_cases
 from cloud_secrets.errors import UserError
+from fault_proxy import Rewrite, proxy
 
 pytestmark = pytest.mark.engine
 
@@ -207,63 +204,6 @@ def test_a_concurrent_edit_is_detected_and_nothing_is_left_half_done(node: EsCli
     assert wiring.read(node, wiring.PIPELINE, GCP) == theirs
 
 
-Fault = Callable[[str, str], tuple[int, dict] | None]
-Rewrite = Callable[[str, str, bytes | None], tuple[str, bytes | None]]
-
-
-@contextmanager
-def _proxy(upstream: str, fault: Fault = lambda m, p: None, rewrite: Rewrite | None = None,
-           answer_hook: Callable[[str, bytes], bytes] | None = None,
-           delay: Callable[[str, str], float] = lambda m, p: 0.0) -> Iterator[str]:
-    """A forwarding HTTP proxy to the real node. `fault(method, path)` may answer instead (a network fault);
-    `rewrite` may change a request on its way, `answer_hook(path, payload)` an answer on its way back;
-    `delay(method, path)` seconds pass between the node's answer and ours (a slow network: the node has
-    done the work when the client gives up). It stops with the block."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _forward(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            data = self.rfile.read(length) if length else None
-            answer = fault(self.command, self.path)
-            path = self.path
-            if rewrite is not None:
-                path, data = rewrite(self.command, path, data)
-            if answer is not None:
-                status, body = answer
-                payload, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
-            else:
-                resp = requests.request(self.command, upstream + path, data=data, timeout=60,
-                                        headers={"Content-Type": self.headers.get("Content-Type", "application/json")})
-                status, payload, headers = resp.status_code, resp.content, {
-                    k: v for k, v in resp.headers.items() if k.lower() in ("content-type", "x-elastic-product")}
-                if answer_hook is not None:
-                    payload = answer_hook(path, payload)
-            time.sleep(delay(self.command, self.path))
-            try:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:
-                pass  # the client gave up waiting
-
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_a_put_refused_midway_is_rolled_back(node: EsClient) -> None:
     node.put(f"/_ingest/pipeline/{AWS}", USER_PIPELINE)
     before = _snapshot(node)
@@ -276,7 +216,7 @@ def test_a_put_refused_midway_is_rolled_back(node: EsClient) -> None:
                          "status": 503}
         return None
 
-    with _proxy(node.url, fault) as url:
+    with proxy(node.url, fault) as url:
         proc = _cli("attach", "--es", url)
     assert refused and proc.returncode == 2
     assert "injected by the test" in proc.stderr and "Rolled back" in proc.stderr
@@ -304,7 +244,7 @@ def test_on_elasticsearch_8_attach_sends_if_version(node: EsClient) -> None:
     def as_8(path: str, payload: bytes) -> bytes:
         return payload.replace(b'"number" : "7.10.2"', b'"number" : "8.15.0"') if path == "/" else payload
 
-    with _proxy(node.url, rewrite=rewrite, answer_hook=as_8) as url:
+    with proxy(node.url, rewrite=rewrite, answer_hook=as_8) as url:
         proc = _cli("attach", "--dataset", "aws.cloudtrail", "--dataset", "gcp.audit", "--es", url)
     assert proc.returncode == 0, proc.stderr
     assert seen == [(AWS, "7", False), (GCP, "", False)]
@@ -341,7 +281,7 @@ def test_a_refused_if_version_is_reported_as_a_concurrent_edit(node: EsClient) -
         return None
 
     log: list[tuple[str, str, int | None]] = []
-    with _proxy(node.url, refuse, rewrite=_strip_if_version(log), answer_hook=_as_8) as url:
+    with proxy(node.url, refuse, rewrite=_strip_if_version(log), answer_hook=_as_8) as url:
         proc = _cli("attach", "--es", url)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"pipeline {GCP} was changed by someone else meanwhile" in proc.stderr, proc.stderr
@@ -354,7 +294,7 @@ def test_an_unversioned_user_pipeline_is_versioned_before_attach_changes_it(node
     node.put(f"/_ingest/pipeline/{AWS}", mine)
     original = _snapshot(node)
     log: list[tuple[str, str, int | None]] = []
-    with _proxy(node.url, rewrite=_strip_if_version(log), answer_hook=_as_8) as url:
+    with proxy(node.url, rewrite=_strip_if_version(log), answer_hook=_as_8) as url:
         proc = _cli("attach", "--dataset", "aws.cloudtrail", "--es", url)
         assert proc.returncode == 0, proc.stderr
         # stamped unchanged with version 1 first, then changed under if_version=1
@@ -374,7 +314,7 @@ def test_a_write_that_timed_out_but_was_applied_is_rolled_back(node: EsClient) -
     def slow(method: str, path: str) -> float:
         return 8.0 if method == "PUT" and path.startswith(f"/_ingest/pipeline/{AZURE_ACTIVITY}") else 0.0
 
-    with _proxy(node.url, delay=slow) as url:
+    with proxy(node.url, delay=slow) as url:
         proc = _cli("attach", "--timeout", "4", "--es", url)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"did not answer PUT /_ingest/pipeline/{AZURE_ACTIVITY}" in proc.stderr, proc.stderr
@@ -530,7 +470,7 @@ def test_bad_credentials_are_named(es: EsClient) -> None:
         return 401, {"error": {"type": "security_exception", "reason": "unable to authenticate user [elastic]"},
                      "status": 401}
 
-    with _proxy(es.url, unauthorized) as url:
+    with proxy(es.url, unauthorized) as url:
         proc = _cli("attach", "--es", url, "--username", "elastic", "--password", "wrong")
     assert proc.returncode == 2 and "authentication failed (401)" in proc.stderr
     assert "unable to authenticate user" in proc.stderr and "Traceback" not in proc.stderr

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 import urllib.parse
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 import urllib3
@@ -14,6 +16,7 @@ from ..errors import UserError
 
 ENV_URL = "CLOUD_SECRETS_ES"
 TAGLINE = "You Know, for Search"
+T = TypeVar("T")
 
 
 class EsError(UserError):
@@ -23,6 +26,36 @@ class EsError(UserError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+class EsUnavailable(UserError):
+    """No answer: the connection was refused, reset or timed out (the request may or may not have been done)."""
+
+
+RETRY_STATUSES = (429, 502, 503, 504)  # too many requests, and a node or proxy briefly unavailable
+
+
+def with_retries(call: Callable[[], T], attempts: int = 6, first_wait: float = 0.5,
+                 on_retry: Callable[[str], None] | None = None) -> T:
+    """`call()`, again after 0.5, 1, 2, 4, 8 s when Elasticsearch answers 429/502/503/504 or the connection
+    fails. Only for idempotent calls (a search, a `_simulate`, a bulk `create` with our own ids)."""
+    wait = first_wait
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except EsError as err:
+            if err.status not in RETRY_STATUSES or attempt == attempts:
+                raise
+            reason = f"{err.status}"
+        except EsUnavailable as err:
+            if attempt == attempts:
+                raise
+            reason = str(err).split(" (")[0]
+        if on_retry is not None:
+            on_retry(f"{reason}; retrying in {wait:g}s")
+        time.sleep(wait)
+        wait *= 2
+    raise AssertionError("unreachable")
 
 
 def resolve_es_url(option: str | None = None) -> str | None:
@@ -153,12 +186,12 @@ class EsClient:
                 f"TLS error talking to {self.shown_url}: the server's certificate could not be verified "
                 "(pass its CA certificate with --ca-cert, or --insecure to skip verification)") from None
         except requests.exceptions.ConnectionError:
-            raise UserError(
+            raise EsUnavailable(
                 f"cannot connect to Elasticsearch at {self.shown_url} (connection refused or host unreachable); "
                 "for the embedded node run `cloud-secrets engine start`"
             ) from None
         except requests.exceptions.Timeout:
-            raise UserError(f"Elasticsearch at {self.shown_url} did not answer {method} {path} in time") from None
+            raise EsUnavailable(f"Elasticsearch at {self.shown_url} did not answer {method} {path} in time") from None
         except requests.exceptions.RequestException as err:
             raise UserError(f"cannot talk to Elasticsearch at {self.shown_url}: {type(err).__name__} "
                             "(check the URL: scheme, host and port)") from None
