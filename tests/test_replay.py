@@ -18,6 +18,7 @@ from cloud_secrets.elastic.ingest import install_pipelines
 from cloud_secrets.elastic.wiring import resolve_target
 from cloud_secrets.errors import UserError
 from cloud_secrets.timestamps import to_datetime
+from fault_proxy import proxy
 
 pytestmark = pytest.mark.engine
 
@@ -121,7 +122,8 @@ def test_replay_names_the_bad_line(es: EsClient, tmp_path: Path, simulated: Path
     doc = json.loads(good)
     del doc["event"]["dataset"], doc["data_stream"]
     no_dataset.write_text(f"{good}\n{json.dumps(doc)}\n")
-    proc = _cli("replay", str(no_dataset), "--target", "integrations", "--namespace", "csbadtest", "--es", es.url)
+    proc = _cli("replay", str(no_dataset), "--target", "integrations", "--yes", "--namespace", "csbadtest",
+                "--es", es.url)
     assert proc.returncode == 2 and f"{no_dataset}:2: event.dataset: missing" in proc.stderr
     assert es.get("/_cat/indices/logs-*-csbadtest", params={"format": "json"}) == []  # nothing indexed
 
@@ -129,3 +131,46 @@ def test_replay_names_the_bad_line(es: EsClient, tmp_path: Path, simulated: Path
 def test_replay_of_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot read"):
         replay.scan(tmp_path / "absent.ndjson")
+
+
+def test_replay_through_faults_writes_every_document_exactly_once_and_marks_it(es: EsClient, simulated: Path) -> None:
+    """Between the CLI and the node: the first bulk request is refused with 429, the second is done by the
+    node but its connection reset before the answer, the third is slow. Every document ends up indexed once."""
+    install_pipelines(es)
+    index = "logs-cloud_secrets.secret_access-csfaulttest"
+    docs = _docs(simulated)
+    bulks: list[str] = []
+
+    def fault(method: str, path: str) -> tuple[int, dict] | None:
+        if path.startswith("/_bulk"):
+            bulks.append(path)
+            if len(bulks) == 1:
+                return 429, {"error": {"type": "es_rejected_execution_exception", "reason": "injected"},
+                             "status": 429}
+        return None
+
+    try:
+        with proxy(es.url, fault, drop=lambda m, p: p.startswith("/_bulk") and len(bulks) == 2,
+                   delay=lambda m, p: 1.0 if p.startswith("/_bulk") and len(bulks) == 3 else 0.0) as url:
+            proc = _cli("replay", str(simulated), "--namespace", "csfaulttest", "--es", url)
+        assert proc.returncode == 0, proc.stderr
+        assert len(bulks) >= 3 and proc.stderr.count("retrying") >= 2
+        assert f"{len(docs)} of {len(docs)} documents written, each once" in proc.stdout
+        assert es.post(f"/{index}/_count")["count"] == len(docs)
+        out = _search(es, index, size=len(docs) + 10)
+        assert len(out) == len(docs)
+        assert all("cloud_secrets_simulated" in d["tags"] and d["labels"]["cloud_secrets_simulated"] == "true"
+                   for d in out)
+        # the ids are the documents' own: the same replay again writes nothing new
+        again = _cli("replay", str(simulated), "--namespace", "csfaulttest", "--es", es.url)
+        assert again.returncode == 0, again.stderr
+        assert es.post(f"/{index}/_count")["count"] == len(docs)
+    finally:
+        if es.get_or_none(f"/{index}") is not None:
+            es.delete(f"/{index}")
+
+
+def test_replay_into_the_official_data_streams_asks_first(es: EsClient, simulated: Path) -> None:
+    proc = _cli("replay", str(simulated), "--target", "integrations", "--namespace", "csasktest", "--es", es.url)
+    assert proc.returncode == 2 and "confirm with --yes" in proc.stderr and "Traceback" not in proc.stderr
+    assert es.get("/_cat/indices/logs-*-csasktest", params={"format": "json"}) == []

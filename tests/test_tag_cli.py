@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cloud_secrets.elastic.pipeline_tests import load_cases
+from fault_proxy import proxy
 
 pytestmark = pytest.mark.engine
 
@@ -48,3 +49,25 @@ def test_tag_names_an_unreachable_node() -> None:
     assert proc.returncode == 2
     assert "cannot connect to Elasticsearch at http://127.0.0.1:9" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_tag_retries_429_and_lost_connections_and_loses_nothing(es, tmp_path: Path) -> None:
+    events = [e for c in load_cases() for e in c.events]
+    source = tmp_path / "in.ndjson"
+    source.write_text("".join(json.dumps(e) + "\n" for e in events))
+    calls: list[str] = []
+
+    def fault(method: str, path: str) -> tuple[int, dict] | None:
+        if "_simulate" in path:
+            calls.append(path)
+            if len(calls) == 1:
+                return 429, {"error": {"type": "es_rejected_execution_exception", "reason": "injected"},
+                             "status": 429}
+        return None
+
+    with proxy(es.url, fault, drop=lambda m, p: "_simulate" in p and len(calls) == 2) as url:
+        proc = _run(["tag", str(source), "--es", url], "")
+    assert proc.returncode == 0, proc.stderr
+    assert len(calls) >= 3
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o["@timestamp"] for o in out] == [e["@timestamp"] for e in events]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from ..elastic import wiring
 from ..elastic.client import EsClient
 from ..elastic.ingest import install_pipelines
 from ..elastic.node import connect
+from ..errors import UserError
 from .options import es_options
 
 dataset_option = click.option(
@@ -45,7 +47,7 @@ def _run(es: EsClient, plan: wiring.Plan, dry_run: bool, done: str) -> str | Non
     for change in plan.pending:
         verb = "deleted" if change.after is None else "created" if change.before is None else "updated"
         click.echo(f"{change.kind} {change.name}: {verb}")
-    click.echo(f"previous bodies saved in {wiring.BACKUP_INDEX} as backup {backup_id}")
+    click.echo(f"previous bodies saved in {wiring.backup_index()} as backup {backup_id}")
     return backup_id
 
 
@@ -96,6 +98,7 @@ def status(datasets: tuple[str, ...], as_json: bool, **conn: str | None) -> None
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))
+        _fail_on_broken(rows)
         return
     table = Table("dataset", "@custom pipeline", "wired", "calls version", "namespaces", "mappings",
                   "tagged, last hour")
@@ -109,6 +112,18 @@ def status(datasets: tuple[str, ...], as_json: bool, **conn: str | None) -> None
                       "yes" if row["mappings"] else "no", str(row["tagged_last_hour"]))
     console = Console()
     (console if console.is_terminal else Console(width=120)).print(table)
+    _fail_on_broken(rows)
+
+
+def _fail_on_broken(rows: list[dict]) -> None:
+    """Exit 1 naming every wired data stream whose call of the tagging pipeline would fail."""
+    broken = [r for r in rows if r["wired"] and not r["target_installed"]]
+    if broken:
+        for row in broken:
+            click.echo(f"error: {row['pipeline']} calls {row['calls']}, which is not installed: its secret-store "
+                       f"events are not tagged (they carry {wiring.TAGGING_ERROR}); run `cloud-secrets attach` "
+                       "again", err=True)
+        sys.exit(1)
 
 
 @click.command()
@@ -121,11 +136,21 @@ def status(datasets: tuple[str, ...], as_json: bool, **conn: str | None) -> None
 @click.option("--version", "version", metavar="V", help="Package version whose pipeline to use (default: newest "
               "installed, else this checkout's, installed first).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option("--yes", is_flag=True, help="With --target integrations: write into the official data streams "
+              "without asking (for scripts).")
 @es_options
 def replay(file: Path, namespace: str, target: str, shift_to_now: bool, version: str | None,
-           progress: bool | None, **conn: str | None) -> None:
-    """Index simulated documents (from `cloud-secrets simulate`) through the tagging pipeline, to watch rules fire."""
+           progress: bool | None, yes: bool, **conn: str | None) -> None:
+    """Index simulated documents (from `cloud-secrets simulate`) through the tagging pipeline, to watch rules fire.
+
+    Every document is marked simulated (tag `cloud_secrets_simulated`, `labels.cloud_secrets_simulated`)."""
     err = Console(stderr=True)
+    if target == "integrations" and not yes:
+        question = (f"write simulated attacks into the official data streams (logs-<dataset>-{namespace}), "
+                    "next to real logs?")
+        if not sys.stdin.isatty():
+            raise UserError(f"--target integrations would {question[:-1]}: confirm with --yes")
+        click.confirm(question, abort=True, err=True)
     with connect(**conn) as es:
         if not wiring.installed_versions(es) and version is None:
             install_pipelines(es)
@@ -138,7 +163,10 @@ def replay(file: Path, namespace: str, target: str, shift_to_now: bool, version:
         with bar:
             task = bar.add_task("replay", total=info.lines)
             counts = rp.replay(es, file, pipeline, namespace, target, shift_to_now,
-                               progress=lambda n: bar.advance(task, n), info=info)
+                               progress=lambda n: bar.advance(task, n), info=info,
+                               on_retry=lambda m: err.print(f"retrying: {m}", highlight=False))
         for index, count in sorted(counts.items()):
             click.echo(f"{index}: {count} documents indexed, {rp.count_tagged(es, index)} tagged secret_access "
                        f"(pipeline {pipeline})")
+        click.echo(f"{sum(counts.values())} of {info.lines} documents written, each once, marked simulated "
+                   f"(tag {rp.SIMULATED_TAG})")

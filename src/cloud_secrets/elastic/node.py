@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,11 +13,15 @@ from .client import EsClient, resolve_es_url
 
 @contextmanager
 def connect(es_url: str | None = None, api_key: str | None = None, username: str | None = None,
-            password: str | None = None, ca_cert: str | None = None) -> Iterator[EsClient]:
+            password: str | None = None, ca_cert: str | None = None,
+            insecure: bool | None = None, timeout: float | None = None) -> Iterator[EsClient]:
     """A client for the given cluster, or for the embedded node (started if needed, stopped after if we started it)."""
     url = resolve_es_url(es_url)
     if url:
-        yield EsClient(url, api_key=api_key, username=username, password=password, ca_cert=ca_cert)
+        if insecure:
+            print("warning: --insecure: the server's TLS certificate is not verified", file=sys.stderr)
+        yield EsClient(url, api_key=api_key, username=username, password=password, ca_cert=ca_cert,
+                       insecure=bool(insecure), timeout=timeout or 60.0)
         return
     running = engine.url()
     url = running or engine.start()

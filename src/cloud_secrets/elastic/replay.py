@@ -9,6 +9,11 @@ provider JSON) does not run on documents that are already ECS.
 
 Every action is `create`: a data stream accepts nothing else, and on a cluster without data streams
 (Elasticsearch without x-pack, such as the embedded 7.10 node) it creates a plain index of that name.
+Every document gets its own stable `_id` (its file line and content), so a batch sent again after a 429, a
+reset connection or a timeout never indexes a document twice (see `ingest.bulk_index`).
+
+Every replayed document is marked as simulated: the tag `cloud_secrets_simulated` and the label
+`labels.cloud_secrets_simulated: "true"`, so an alert built on it says so and the baselines leave it out.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from ..errors import UserError, located
 from ..fieldpath import first_value
 from ..timestamps import iso, to_datetime
 from .client import EsClient
-from .ingest import bulk_index
+from .ingest import bulk_index, document_id
 from .tag import numbered_documents
 from .wiring import check_namespaces
 
 SHIFTED_EVENT = ("created", "ingested", "start", "end")  # event.*, shifted with @timestamp
+SIMULATED_TAG = "cloud_secrets_simulated"
+SIMULATED_LABEL = "cloud_secrets_simulated"  # labels.cloud_secrets_simulated: "true" (labels are keywords)
 
 
 @dataclass
@@ -82,30 +89,48 @@ def prepare(doc: dict[str, Any], index: str, namespace: str, shift: timedelta | 
                     holder[key] = iso(to_datetime(holder[key]) + shift)
     dataset = index.removeprefix("logs-").removesuffix(f"-{namespace}")
     doc["data_stream"] = {"type": "logs", "dataset": dataset, "namespace": namespace}
+    mark_simulated(doc)
     return doc
+
+
+def mark_simulated(doc: dict[str, Any]) -> None:
+    """The tag and the label that say a document is simulated, whatever shape `tags`/`labels` had."""
+    tags = doc.get("tags")
+    tags = [] if tags is None else list(tags) if isinstance(tags, list) else [tags]
+    if SIMULATED_TAG not in tags:
+        tags.append(SIMULATED_TAG)
+    doc["tags"] = tags
+    labels = doc.get("labels")
+    if not isinstance(labels, dict):
+        labels = doc["labels"] = {}
+    labels[SIMULATED_LABEL] = "true"
 
 
 def replay(es: EsClient, path: Path, pipeline: str, namespace: str = "default", target: str = "package",
            shift_to_now: bool = False, batch: int = 1000,
-           progress: Callable[[int], None] | None = None, info: Scan | None = None) -> dict[str, int]:
-    """Index every document of `path`; returns documents indexed per index."""
+           progress: Callable[[int], None] | None = None, info: Scan | None = None,
+           on_retry: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Index every document of `path`; returns documents written per index (each exactly once)."""
     (namespace,) = check_namespaces([namespace])
     info = info or scan(path, target)
     shift = datetime.now(UTC) - info.latest if shift_to_now and info.latest else None
     counts: dict[str, int] = {}
-    chunks: dict[str, list[dict[str, Any]]] = {}
+    chunks: dict[str, list[tuple[str, dict[str, Any]]]] = {}
 
     def flush(index: str) -> None:
-        docs = chunks.pop(index, [])
-        if docs:
-            counts[index] = counts.get(index, 0) + bulk_index(es, index, docs, pipeline, op_type="create")
+        batch_docs = chunks.pop(index, [])
+        if batch_docs:
+            ids, docs = [i for i, _ in batch_docs], [d for _, d in batch_docs]
+            counts[index] = counts.get(index, 0) + bulk_index(es, index, docs, pipeline, op_type="create",
+                                                              ids=ids, on_retry=on_retry)
             if progress:
                 progress(len(docs))
 
     with _open(path) as stream:
         for number, doc in numbered_documents(stream, str(path)):
             index = target_index(doc, target, namespace, f"{path}:{number}")
-            chunks.setdefault(index, []).append(prepare(doc, index, namespace, shift))
+            prepared = prepare(doc, index, namespace, shift)
+            chunks.setdefault(index, []).append((document_id(prepared, f"{path.name}:{number}"), prepared))
             if len(chunks[index]) >= batch:
                 flush(index)
     for index in list(chunks):

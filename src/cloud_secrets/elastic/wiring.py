@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,10 +36,15 @@ PROCESSOR_DESCRIPTION = "cloud-secrets: secret-store access tagging (added by `c
 CREATED_DESCRIPTION = "Created by `cloud-secrets attach` (`cloud-secrets detach` removes it)"
 DATASETS = tuple(catalog().datasets())
 BACKUP_INDEX = "cloud-secrets-backups"
+# Prefixes every name wiring writes (the @custom pipelines and templates, the backups index). Only the test
+# suite sets it, so that it never touches the real resources of the cluster it runs against.
+PREFIX_ENV = "CLOUD_SECRETS_RESOURCE_PREFIX"
+TAGGING_ERROR = "cloud_secrets.tagging_error"
 PIPELINE = "pipeline"
 TEMPLATE = "component_template"
 _NAMESPACE = re.compile(r"^[a-z0-9_.]{1,100}$")
 _QUOTED = re.compile(r'"([^"]*)"')
+_PREFIX = re.compile(r"^([a-z0-9][a-z0-9_.-]{0,40})?$")
 
 BACKUP_MAPPINGS = {
     "dynamic": False,
@@ -51,9 +57,22 @@ BACKUP_MAPPINGS = {
 }
 
 
+def resource_prefix() -> str:
+    """`$CLOUD_SECRETS_RESOURCE_PREFIX`: empty in real use; the test suite's own prefix in tests."""
+    value = os.environ.get(PREFIX_ENV, "")
+    if not _PREFIX.match(value):
+        raise UserError(f"{PREFIX_ENV}={value!r}: lower case letters, digits, `_`, `.` and `-`, up to 41")
+    return value
+
+
 def custom_name(dataset: str, ds_type: str = "logs") -> str:
     """The `@custom` pipeline and component template of a data stream: `<type>-<dataset>@custom`."""
-    return f"{ds_type}-{dataset}@custom"
+    return f"{resource_prefix()}{ds_type}-{dataset}@custom"
+
+
+def backup_index() -> str:
+    """The hidden index holding the bodies every `attach`/`detach` replaced."""
+    return resource_prefix() + BACKUP_INDEX
 
 
 def _version(es: EsClient) -> tuple[int, ...]:
@@ -63,11 +82,6 @@ def _version(es: EsClient) -> tuple[int, ...]:
 def supports_if_version(es: EsClient) -> bool:
     """`PUT _ingest/pipeline/<id>?if_version=N`: Elasticsearch 7.16 and later (elastic/elasticsearch#78551)."""
     return _version(es) >= (7, 16)
-
-
-def supports_ignore_missing_pipeline(es: EsClient) -> bool:
-    """The pipeline processor's `ignore_missing_pipeline`: Elasticsearch 8.3 and later (#87354)."""
-    return _version(es) >= (8, 3)
 
 
 # -- reading resources -------------------------------------------------------------------------------
@@ -149,23 +163,46 @@ def check_namespaces(namespaces: Iterable[str]) -> list[str]:
     return out
 
 
-def tagging_processor(target: str, namespaces: list[str] | None = None,
-                      ignore_missing: bool = False) -> dict[str, Any]:
-    """The processor `attach` adds. `ignore_failure` keeps ingest going whatever happens in the call."""
-    call: dict[str, Any] = {"name": target, "tag": TAG, "description": PROCESSOR_DESCRIPTION,
-                            "ignore_failure": True}
-    if ignore_missing:
-        call["ignore_missing_pipeline"] = True
+def secret_store_condition() -> str:
+    """Painless: the document is a call of one of the catalog's secret-store operations."""
+    actions = ", ".join(json.dumps(a) for a in sorted({op.action for op in catalog().operations}))
+    return f"ctx.event instanceof Map && [{actions}].contains(ctx.event.action)"
+
+
+def tagging_processor(target: str, namespaces: list[str] | None = None) -> dict[str, Any]:
+    """The processor `attach` adds.
+
+    It never rejects a document, and it never fails silently either: when the call fails (the tagging
+    pipeline was removed, e.g. by a Fleet upgrade that deletes the previous version's pipelines), its
+    `on_failure` marks secret-store documents with `cloud_secrets.tagging_error` naming the pipeline and
+    appends the reason to `error.message`; other documents pass untouched. No `ignore_failure` (it would
+    skip `on_failure`) and no `ignore_missing_pipeline` (a missing pipeline would pass unseen).
+    """
+    condition = secret_store_condition()
+    reason = f"cloud-secrets: tagging pipeline {target} failed: {{{{{{ _ingest.on_failure_message }}}}}}"
+    call: dict[str, Any] = {"name": target, "tag": TAG, "description": PROCESSOR_DESCRIPTION, "on_failure": [
+        {"set": {"field": TAGGING_ERROR, "value": target, "if": condition, "ignore_failure": True,
+                 "tag": "cloud_secrets_tagging_error"}},
+        {"append": {"field": "error.message", "value": reason, "if": condition, "ignore_failure": True,
+                    "tag": "cloud_secrets_tagging_error_message"}},
+    ]}
     if namespaces:
         values = ", ".join(json.dumps(ns) for ns in namespaces)
         call["if"] = f"ctx.data_stream instanceof Map && [{values}].contains(ctx.data_stream.namespace)"
     return {"pipeline": call}
 
 
-def _bump(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
-    """A changed body gets `version + 1` when the previous one had a version (so `if_version` can guard it)."""
+STAMP = 1  # the version `apply` gives a user's unversioned pipeline before changing it
+
+
+def _bump(before: dict[str, Any] | None, after: dict[str, Any], stamp: bool = False) -> dict[str, Any]:
+    """A changed body gets `version + 1` when the previous one had a version (so `if_version` can guard it).
+    With `stamp` (pipelines), an unversioned previous body counts as `STAMP`: `apply` stamps it first, so
+    that our own write, and every later edit, is guarded too."""
     if before is not None and isinstance(before.get("version"), int):
         after["version"] = before["version"] + 1
+    elif before is not None and stamp:
+        after["version"] = STAMP + 1
     return after
 
 
@@ -190,7 +227,7 @@ def attached(before: dict[str, Any] | None, processor: dict[str, Any]) -> dict[s
     else:
         procs.append(processor)
     after["processors"] = procs
-    return None if _same(before, after) else _bump(before, after)
+    return None if _same(before, after) else _bump(before, after, stamp=True)
 
 
 def detached(before: dict[str, Any] | None) -> tuple[bool, dict[str, Any] | None]:
@@ -201,7 +238,7 @@ def detached(before: dict[str, Any] | None) -> tuple[bool, dict[str, Any] | None
     after["processors"] = [p for p in after.get("processors") or [] if not is_ours(p)]
     if not after["processors"] and after.get("description") == CREATED_DESCRIPTION:
         return True, None
-    return True, _bump(before, after)
+    return True, _bump(before, after, stamp=True)
 
 
 # -- mappings ----------------------------------------------------------------------------------------
@@ -312,7 +349,7 @@ class Plan:
 def plan_attach(es: EsClient, datasets: Iterable[str] = DATASETS, namespaces: Iterable[str] = (),
                 version: str | None = None, mappings: bool = False) -> Plan:
     target = resolve_target(es, version)
-    processor = tagging_processor(target, check_namespaces(namespaces), supports_ignore_missing_pipeline(es))
+    processor = tagging_processor(target, check_namespaces(namespaces))
     plan = Plan("attach", notes=[f"tagging pipeline: {target}"])
     for dataset in datasets:
         name = custom_name(dataset)
@@ -347,10 +384,10 @@ def plan_detach(es: EsClient, datasets: Iterable[str] = DATASETS) -> Plan:
 # -- backups -----------------------------------------------------------------------------------------
 
 def _ensure_backup_index(es: EsClient) -> None:
-    if es.get_or_none(f"/{BACKUP_INDEX}") is not None:
+    if es.get_or_none(f"/{backup_index()}") is not None:
         return
     try:
-        es.put(f"/{BACKUP_INDEX}", {"settings": {"index": {"hidden": True, "number_of_shards": 1,
+        es.put(f"/{backup_index()}", {"settings": {"index": {"hidden": True, "number_of_shards": 1,
                                                            "auto_expand_replicas": "0-1"}},
                                     "mappings": BACKUP_MAPPINGS})
     except EsError as err:
@@ -375,25 +412,25 @@ def write_backup(es: EsClient, plan: Plan) -> str:
         "items": [{"kind": c.kind, "name": c.name, "previous": _dump(c.before), "applied": _dump(c.after)}
                   for c in plan.pending],
     }
-    return str(es.post(f"/{BACKUP_INDEX}/_doc", doc, params={"refresh": "true"})["_id"])
+    return str(es.post(f"/{backup_index()}/_doc", doc, params={"refresh": "true"})["_id"])
 
 
 def _set_backup_status(es: EsClient, backup_id: str, status: str) -> None:
-    es.post(f"/{BACKUP_INDEX}/_update/{backup_id}", {"doc": {"status": status}}, params={"refresh": "true"})
+    es.post(f"/{backup_index()}/_update/{backup_id}", {"doc": {"status": status}}, params={"refresh": "true"})
 
 
 def latest_backup(es: EsClient, backup_id: str | None = None) -> tuple[str, dict[str, Any]]:
     """The backup to restore: the given id, else the newest applied `attach`."""
     if backup_id:
-        doc = es.get_or_none(f"/{BACKUP_INDEX}/_doc/{backup_id}")
+        doc = es.get_or_none(f"/{backup_index()}/_doc/{backup_id}")
         if not doc or not doc.get("found"):
-            raise UserError(f"no backup {backup_id} in {BACKUP_INDEX} on {es.url}")
+            raise UserError(f"no backup {backup_id} in {backup_index()} on {es.url}")
         return backup_id, doc["_source"]
-    if es.get_or_none(f"/{BACKUP_INDEX}") is None:
+    if es.get_or_none(f"/{backup_index()}") is None:
         raise UserError(f"no backups on {es.url}: `attach` was never run there")
     query = {"size": 1, "sort": [{"@timestamp": "desc"}],
              "query": {"bool": {"filter": [{"term": {"operation": "attach"}}, {"term": {"status": "applied"}}]}}}
-    hits = es.post(f"/{BACKUP_INDEX}/_search", query)["hits"]["hits"]
+    hits = es.post(f"/{backup_index()}/_search", query)["hits"]["hits"]
     if not hits:
         raise UserError(f"no applied attach to restore on {es.url} (every backup was restored or rolled back)")
     return hits[0]["_id"], hits[0]["_source"]
@@ -444,6 +481,15 @@ class ConcurrentEdit(UserError):
     """A resource changed between planning and writing."""
 
 
+def _conflict(err: EsError) -> bool:
+    """Elasticsearch's refusals of a guarded write: 409 version conflicts, a `create` of an existing template,
+    and a refused `if_version` (HTTP 400 illegal_argument_exception "version conflict, required version
+    [N] for pipeline [x] but current version is [M]")."""
+    text = str(err)
+    return err.status == 409 or "version_conflict" in text or "already exists" in text or (
+        err.status == 400 and "version conflict" in text)
+
+
 def _write(es: EsClient, kind: str, name: str, before: dict[str, Any] | None,
            after: dict[str, Any] | None, server_check: bool) -> None:
     path = _path(kind, name)
@@ -458,13 +504,41 @@ def _write(es: EsClient, kind: str, name: str, before: dict[str, Any] | None,
     try:
         es.put(path, after, params=params or None)
     except EsError as err:
-        if err.status == 409 or "version_conflict" in str(err) or "already exists" in str(err):
+        if _conflict(err):
             raise ConcurrentEdit(f"{kind} {name} was changed by someone else meanwhile ({err})") from None
         raise
 
 
+def _needs_stamp(change: Change, server_check: bool) -> bool:
+    before = change.before
+    return (server_check and change.kind == PIPELINE and before is not None and change.after is not None
+            and not isinstance(before.get("version"), int))
+
+
+def _stamp(es: EsClient, change: Change) -> Change:
+    """Give the user's unversioned pipeline `version: STAMP`, unchanged otherwise, and check it took: from
+    then on `if_version` guards our write. Returns the change to undo on a rollback."""
+    assert change.before is not None
+    stamped = {**change.before, "version": STAMP}
+    _write(es, change.kind, change.name, change.before, stamped, server_check=False)
+    if read(es, change.kind, change.name) != stamped:
+        raise ConcurrentEdit(f"{change.kind} {change.name} was changed by someone else while it was versioned")
+    return Change(change.kind, change.name, change.before, stamped, True)
+
+
+def _written(es: EsClient, change: Change) -> bool:
+    """After a failed write (a timeout above all): did it take effect anyway? Re-read to know."""
+    try:
+        return read(es, change.kind, change.name) == change.after
+    except UserError:
+        return False
+
+
 def apply(es: EsClient, plan: Plan) -> str | None:
-    """Validate, back up, write; on a failure put back what was written. Returns the backup id."""
+    """Validate, back up, write; on a failure put back what was written. Returns the backup id.
+
+    A write that failed may still have been applied (a timeout after the node took it): the resource is
+    re-read, and rolled back with the others when it holds our body."""
     pending = plan.pending
     if not pending:
         return None
@@ -476,8 +550,20 @@ def apply(es: EsClient, plan: Plan) -> str | None:
         for change in pending:
             if read(es, change.kind, change.name) != change.before:
                 raise ConcurrentEdit(f"{change.kind} {change.name} was changed by someone else since it was read")
-            _write(es, change.kind, change.name, change.before, change.after, server_check)
-            done.append(change)
+            before = change.before
+            if _needs_stamp(change, server_check):
+                stamped = _stamp(es, change)
+                done.append(stamped)
+                before = stamped.after
+            try:
+                _write(es, change.kind, change.name, before, change.after, server_check)
+            except ConcurrentEdit:
+                raise
+            except UserError:
+                if _written(es, change):
+                    done.append(Change(change.kind, change.name, before, change.after, True))
+                raise
+            done.append(Change(change.kind, change.name, before, change.after, True))
     except UserError as err:
         problems = []
         for change in reversed(done):
@@ -494,7 +580,7 @@ def apply(es: EsClient, plan: Plan) -> str | None:
                             f"{'; '.join(problems)}: run `cloud-secrets detach --restore --backup {backup_id}`"
                             ) from None
         _set_backup_status(es, backup_id, "rolled_back")
-        undone = ", ".join(c.name for c in done) or "nothing had been written yet"
+        undone = ", ".join(dict.fromkeys(c.name for c in done)) or "nothing had been written yet"
         raise UserError(f"{plan.operation} failed: {err}. Rolled back ({undone}): every resource is as it was"
                         ) from None
     _set_backup_status(es, backup_id, "applied")

@@ -25,10 +25,12 @@ def painless(name: str, with_helpers: bool = True) -> str:
 
 
 def on_failure() -> list[dict[str, Any]]:
-    """Package-spec's pipeline-level error handler; it must never fail itself."""
+    """Package-spec's pipeline-level error handler; it must never fail itself. It records the failure in
+    `error.message` and in our own `cloud_secrets.tagging_error` (the failing pipeline), and leaves every
+    upstream field, `event.kind` included, as the integration set it."""
     return [
-        {"set": {"tag": "set_pipeline_error_kind", "field": "event.kind", "value": "pipeline_error",
-                 "ignore_failure": True}},
+        {"set": {"tag": "set_tagging_error", "field": "cloud_secrets.tagging_error",
+                 "value": "{{{ _ingest.on_failure_pipeline }}}", "ignore_failure": True}},
         {"append": {
             "tag": "append_pipeline_error_message",
             "field": "error.message",
@@ -125,8 +127,18 @@ def _default_pipeline(cat: Catalog) -> dict[str, Any]:
         "description": "Only catalogued secret-store actions go further; every other event leaves here.",
         "if": gate_condition(cat),
     }}
+    # A `cloud_secrets` that is not an object (it is the package's field group) would make the package's
+    # mapping reject the whole document at index time: it is removed, and the removal recorded.
+    not_ours = "ctx.cloud_secrets != null && !(ctx.cloud_secrets instanceof Map)"
+    guard = [
+        {"append": {"tag": "append_cloud_secrets_not_an_object", "field": "error.message", "if": not_ours,
+                    "value": "cloud_secrets held a value that is not an object; removed, because the package "
+                             "maps cloud_secrets as its field group", "ignore_failure": True}},
+        {"remove": {"tag": "remove_cloud_secrets_not_an_object", "field": "cloud_secrets", "if": not_ours,
+                    "ignore_failure": True}},
+    ]
     return _pipeline("Cloud secret store access tagging (T1555.006). Call it from the official data "
-                     "streams' @custom pipelines.", [gate])
+                     "streams' @custom pipelines.", [*guard, gate])
 
 
 def documents(cat: Catalog) -> dict[str, dict[str, Any]]:

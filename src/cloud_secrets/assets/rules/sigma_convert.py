@@ -75,7 +75,7 @@ class Converted:
 
 
 def load_collection(directory: Path | None = None) -> SigmaCollection:
-    directory = directory or paths.ROOT / "sigma"
+    directory = directory or paths.SIGMA
     files = sorted(directory.rglob("*.yml"))
     if not files:
         raise UserError(f"{directory}: no Sigma rules (*.yml); run `cloud-secrets generate`")
