@@ -36,8 +36,8 @@ def _detection_settings(rule: Rule) -> str:
         return f"hour > max({floor}, 2 x median, median + {k} x MAD) of own {rule.lookback}"
     if "maxspan=" in rule.query:
         return f"sequence within {rule.query.split('maxspan=')[1].split()[0]}"
-    limit = next((line.split(">=")[1].strip() for line in rule.query.splitlines() if ">=" in line), "?")
-    return f">= {limit} in {rule.lookback}"
+    limit = next((line.split(">=")[1].strip() for line in rule.query.splitlines() if ">=" in line), None)
+    return f">= {limit} in {rule.lookback}" if limit else f"any matching event in {rule.lookback}"
 
 
 def rules_table(rules: Iterable[Rule]) -> str:
