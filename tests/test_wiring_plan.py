@@ -20,7 +20,8 @@ def test_attached_appends_once_and_re_points_in_place() -> None:
     assert wiring.attached(first, _ours()) is None  # idempotent
     moved = {"processors": [USER[0], _ours(), USER[1]]}
     upgraded = wiring.attached(moved, _ours("0.2.0"))
-    assert upgraded["processors"] == [USER[0], _ours("0.2.0"), USER[1]] and "version" not in upgraded
+    # an unversioned pipeline of the user's: `apply` stamps it version 1 first, so the change is version 2
+    assert upgraded["processors"] == [USER[0], _ours("0.2.0"), USER[1]] and upgraded["version"] == wiring.STAMP + 1
 
 
 def test_a_hand_made_call_counts_as_ours_and_duplicates_collapse() -> None:
@@ -36,7 +37,8 @@ def test_detached_keeps_the_rest_and_deletes_only_what_attach_created() -> None:
     assert changed and body == {"version": 2, "processors": USER}
     assert wiring.detached(wiring.attached(None, _ours())) == (True, None)
     assert wiring.detached({"processors": []}) == (False, {"processors": []})
-    assert wiring.detached({"processors": [_ours()]}) == (True, {"processors": []})  # the user's, emptied
+    # the user's, emptied (stamped first when unversioned: see apply)
+    assert wiring.detached({"processors": [_ours()]}) == (True, {"processors": [], "version": wiring.STAMP + 1})
 
 
 def test_namespaces_become_a_condition_and_bad_ones_are_refused() -> None:

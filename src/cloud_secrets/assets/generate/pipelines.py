@@ -128,7 +128,7 @@ def _default_pipeline(cat: Catalog) -> dict[str, Any]:
         "if": gate_condition(cat),
     }}
     # A `cloud_secrets` that is not an object (it is the package's field group) would make the package's
-    # mapping reject the whole document at index time: it is removed, and the removal recorded.
+    # mapping reject the whole document at index time: after the gate, it is removed, and the removal recorded.
     not_ours = "ctx.cloud_secrets != null && !(ctx.cloud_secrets instanceof Map)"
     guard = [
         {"append": {"tag": "append_cloud_secrets_not_an_object", "field": "error.message", "if": not_ours,
@@ -138,7 +138,7 @@ def _default_pipeline(cat: Catalog) -> dict[str, Any]:
                     "ignore_failure": True}},
     ]
     return _pipeline("Cloud secret store access tagging (T1555.006). Call it from the official data "
-                     "streams' @custom pipelines.", [*guard, gate])
+                     "streams' @custom pipelines.", [gate, *guard])
 
 
 def documents(cat: Catalog) -> dict[str, dict[str, Any]]:
