@@ -16,21 +16,24 @@ import pytest
 from cloud_secrets.elastic.tag import tag_documents
 from cloud_secrets.evaluation.backtest import package_rules, run_file
 from cloud_secrets.evaluation.backtest.alerts import Alert
-from cloud_secrets.evaluation.upstream import (
+from cloud_secrets.evaluation.upstream.aws import (
     AwsIdentity,
-    AzureIdentity,
-    GcpPrincipal,
-    GcpProject,
-    KeyVault,
-    activity_event,
     batch_companion_events,
-    keyvault_event,
+    partial_arn,
     secret_arn,
-    secret_manager_event,
+    secret_name,
     secrets_manager_event,
 )
-from cloud_secrets.evaluation.upstream.aws import partial_arn, secret_name
-from cloud_secrets.evaluation.upstream.azure import AZURE_CLI_APP_ID, AZURE_PORTAL_APP_ID, AZURE_POWERSHELL_APP_ID
+from cloud_secrets.evaluation.upstream.azure import (
+    AZURE_CLI_APP_ID,
+    AZURE_PORTAL_APP_ID,
+    AZURE_POWERSHELL_APP_ID,
+    AzureIdentity,
+    KeyVault,
+    activity_event,
+    keyvault_event,
+)
+from cloud_secrets.evaluation.upstream.gcp import GcpPrincipal, GcpProject, secret_manager_event
 
 pytestmark = pytest.mark.engine
 
