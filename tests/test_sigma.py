@@ -184,7 +184,8 @@ def bulk_sample() -> list[dict[str, Any]]:
     sample += _burst(_pick(docs, "SecretList", "carol@example.com"), t0 + 60_000, 4, step=5)
     sample += _burst(_pick(docs, "SecretGet", "carol@example.com"), t0 + 60_030, 6, step=5)  # 10: fires
     sample += _burst(_pick(docs, gcp + "AccessSecretVersion", "dave@example.com"), t0 + 80_000, 12, step=400)
-    sample += _burst(_pick(docs, "DescribeSecret", "111122223333:role/deploy-from-github"), t0 + 90_000, 15)  # describe: never
+    deploy = "111122223333:role/deploy-from-github"
+    sample += _burst(_pick(docs, "DescribeSecret", deploy), t0 + 90_000, 15)  # describe: never
     return sample
 
 
