@@ -53,7 +53,7 @@ def test_the_seed_rule_asset_asks_for_suppression_by_its_join_keys() -> None:
     path = next((paths.PACKAGE / "kibana" / "security_rule").glob("0c0b30f8-*.json"))
     attrs = json.loads(path.read_text())["attributes"]
     s = suppressor_for(attrs, path.name)
-    assert s is not None and s.group_by == ["user.name", "source.ip"] and s.window_ms == HOUR
+    assert s is not None and s.group_by == ["cloud_secrets.identity", "source.ip"] and s.window_ms == HOUR
     assert not s.suppress_missing
 
 
@@ -87,7 +87,8 @@ def test_the_package_rules_suppress_a_polling_burst_to_one_alert() -> None:
     seed = next(r for r in package_rules() if r.slug == "bulk_access_sequence")
     doc = {"data_stream": {"type": "logs", "dataset": "aws.cloudtrail", "namespace": "default"},
            "event": {"dataset": "aws.cloudtrail", "action": "GetSecretValue", "outcome": "success"},
-           "user": {"name": "orders-api"}, "source": {"ip": "192.0.2.10"}}
+           "user": {"name": "orders-api"}, "cloud_secrets": {"identity": "111122223333:role/orders-api"},
+           "source": {"ip": "192.0.2.10"}}
     lines = [json.dumps({**doc, "@timestamp": iso_ms(T0 + i * MIN)}).encode() for i in range(30)]
     result = run_lines(lines, "poll.ndjson", [seed])
     assert len(result.alerts) == 1 and result.suppressed == {"bulk_access_sequence": 20}

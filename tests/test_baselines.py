@@ -39,6 +39,9 @@ from cloud_secrets.timestamps import to_datetime
 TRANSFORM_DIR = paths.PACKAGE / "elasticsearch" / "transform" / transform.TRANSFORM
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 ACCOUNT = "111122223333"
+# the identities the pipeline derives for them (account-qualified)
+CI_DEPLOY, CI_BATCH = f"{ACCOUNT}:role/ci-deploy", f"{ACCOUNT}:role/ci-batch"
+REPORTING_APP, ALICE = f"{ACCOUNT}:user/reporting-app", f"{ACCOUNT}:user/alice"
 
 
 def transform_body() -> dict[str, Any]:
@@ -277,7 +280,7 @@ def test_baseline_statistics_match_the_engine(es: Any, index: str, tagged_histor
         values = [baselines.secrets_in_hour(r) for r in rows if r["cloud_secrets"]["identity"] == identity
                   and now - timedelta(days=14) <= to_datetime(r["@timestamp"]) <= now - timedelta(minutes=140)]
         expected[identity] = (statistics.median(values), baselines.mad(values), len(values))
-    assert set(engine) == {"ci-deploy", "ci-batch", "reporting-app", "alice"}
+    assert set(engine) == {CI_DEPLOY, CI_BATCH, REPORTING_APP, ALICE}
     for identity, (median, mad, hours) in engine.items():
         assert hours == expected[identity][2]
         assert median == pytest.approx(expected[identity][0], abs=0.5), identity  # t-digest interpolation
@@ -290,22 +293,22 @@ def test_rule_fires_on_the_sudden_hour_only(tagged_history: list[dict[str, Any]]
     by_identity: dict[str, list[int]] = {}
     for row in rows:
         by_identity.setdefault(row["cloud_secrets"]["identity"], []).append(baselines.secrets_in_hour(row))
-    assert set(by_identity["ci-deploy"]) == {12} and set(by_identity["ci-batch"]) == {20}  # steady bursts
+    assert set(by_identity[CI_DEPLOY]) == {12} and set(by_identity[CI_BATCH]) == {20}  # steady bursts
     fired = list(baselines.hourly_runs(rows))
     # 16 days of hourly runs: each CI role fires once, on its very first hour (no history yet, held to the
     # floor), then never again; alice fires on the sudden hour only
-    assert [(d.identity, d.baseline_hours) for _, d in fired[:2]] == [("ci-deploy", 0), ("ci-batch", 0)]
+    assert [(d.identity, d.baseline_hours) for _, d in fired[:2]] == [(CI_DEPLOY, 0), (CI_BATCH, 0)]
     assert fired[0][0] < START + timedelta(days=1) and fired[1][0] < START + timedelta(days=1)
     assert [(d.identity, d.current_hour, d.current_secrets) for _, d in fired[2:]] == [
-        ("alice", SUDDEN.strftime("%Y-%m-%dT%H:00:00.000Z"), 30)]
+        (ALICE, SUDDEN.strftime("%Y-%m-%dT%H:00:00.000Z"), 30)]
     assert baselines.judged_hours(rows) == fired  # the one-pass version used by backtests
     lines = baselines.backtest_alerts(rows)
-    assert [(a["rule"], a["identity"], a["event_count"]) for a in lines][2:] == [("baseline_deviation", "alice", 30)]
+    assert [(a["rule"], a["identity"], a["event_count"]) for a in lines][2:] == [("baseline_deviation", ALICE, 30)]
     run, dev = fired[2]
     assert run == SUDDEN + timedelta(hours=2, minutes=5)
     assert dev.limit == 10 and dev.baseline_hours > 20
     # a fixed limit at the floor would page on every CI run: the identities' own baselines keep them quiet
-    assert min(by_identity["ci-deploy"] + by_identity["ci-batch"]) > Margin().floor
+    assert min(by_identity[CI_DEPLOY] + by_identity[CI_BATCH]) > Margin().floor
 
 
 def test_rule_query_carries_the_reference_margin() -> None:
@@ -348,12 +351,12 @@ def test_backtest_cli_fires_on_the_sudden_hour_not_on_ci_bursts(tagged_history: 
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     alerts = [json.loads(x) for x in out.stdout.splitlines()]
-    assert [(a["identity"], a["fields"]["baseline_hours"]) for a in alerts[:2]] == [("ci-deploy", 0), ("ci-batch", 0)]
+    assert [(a["identity"], a["fields"]["baseline_hours"]) for a in alerts[:2]] == [(CI_DEPLOY, 0), (CI_BATCH, 0)]
     assert [(a["identity"], a["fields"]["current_hour"], a["fields"]["current_secrets"]) for a in alerts[2:]] == [
-        ("alice", SUDDEN.strftime("%Y-%m-%dT%H:00:00.000Z"), 30)]
+        (ALICE, SUDDEN.strftime("%Y-%m-%dT%H:00:00.000Z"), 30)]
     sudden = alerts[2]
     assert sudden["detected_at"] == (SUDDEN + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    in_hour = [n for n, d in enumerate(tagged_history, start=1) if d["cloud_secrets"]["identity"] == "alice"
+    in_hour = [n for n, d in enumerate(tagged_history, start=1) if d["cloud_secrets"]["identity"] == ALICE
                and SUDDEN <= to_datetime(d["@timestamp"]) < SUDDEN + timedelta(hours=1)]
     assert sudden["lines"] == in_hour and len(in_hour) == 30 and sudden["event_count"] == 30
 

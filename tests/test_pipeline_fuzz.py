@@ -91,10 +91,32 @@ def huge_batch() -> dict[str, Any]:
     return huge
 
 
+def _strip_related_identity(before: dict[str, Any], after: dict[str, Any], identity: Any) -> None:
+    """Undo the identity's append to related.user (a string related.user becomes a list to take it)."""
+    related = after.get("related")
+    if identity is None or not isinstance(related, dict) or not isinstance(related.get("user"), list):
+        return
+    had_related = before.get("related")
+    had = had_related.get("user") if isinstance(had_related, dict) else None
+    users = related["user"]
+    if not (isinstance(had, list) and identity in had) and users and users[-1] == identity:
+        users.pop()
+    if isinstance(had, str) and users == [had]:
+        related["user"] = had
+    elif had is None and not users:  # filled when absent or null, as user.name
+        if isinstance(had_related, dict) and "user" in had_related:
+            related["user"] = None
+        else:
+            related.pop("user")
+    if not related and "related" not in before:
+        after.pop("related")
+
+
 def _strip_ours(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The output with everything our pipelines may add or set removed, so it can equal the input."""
     after = copy.deepcopy(after)
-    after.pop("cloud_secrets", None)
+    ours = after.pop("cloud_secrets", None)
+    _strip_related_identity(before, after, ours.get("identity") if isinstance(ours, dict) else None)
     if "error" not in before:
         after.pop("error", None)
     elif isinstance(before["error"], dict) and "message" not in before["error"]:

@@ -125,7 +125,7 @@ def test_action_lists_come_from_the_catalog_never_typed() -> None:
     for action in cat.actions("read", "batch_read", "list"):
         assert json.dumps(action) in seq.query
     assert '"azure.platformlogs"' in seq.query  # where Key Vault data-plane reads land
-    assert "sequence by user.name, source.ip with maxspan=1h" in seq.query and "with runs=10" in seq.query
+    assert "sequence by cloud_secrets.identity, source.ip with maxspan=1h" in seq.query and "with runs=10" in seq.query
 
 
 def test_rules_2_to_5_never_filter_on_caller_controlled_fields() -> None:

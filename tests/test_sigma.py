@@ -164,6 +164,9 @@ def _burst(doc: dict[str, Any], start: float, count: int, step: float = 60.0) ->
     return out
 
 
+ALICE = "111122223333:user/alice"  # the AWS fixtures' IAM user, as the pipeline names it
+
+
 def _pick(docs: list[dict[str, Any]], action: str, identity: str, outcome: str = "success") -> dict[str, Any]:
     return next(d for d in docs if d["event"]["action"] == action and d.get("cloud_secrets", {}).get("identity")
                 == identity and d["event"]["outcome"] == outcome)
@@ -174,14 +177,15 @@ def bulk_sample() -> list[dict[str, Any]]:
     t0 = 1_800_000_000.0
     gcp = "google.cloud.secretmanager.v1.SecretManagerService."
     sample = list(docs)
-    sample += _burst(_pick(docs, "GetSecretValue", "alice"), t0, 10)  # fires
-    sample += _burst(_pick(docs, "GetSecretValue", "alice", "failure"), t0 + 20_000, 6)  # mixed outcomes
-    sample += _burst(_pick(docs, "GetSecretValue", "alice"), t0 + 20_030, 5)  # -> 11 in the hour: fires
+    sample += _burst(_pick(docs, "GetSecretValue", ALICE), t0, 10)  # fires
+    sample += _burst(_pick(docs, "GetSecretValue", ALICE, "failure"), t0 + 20_000, 6)  # mixed outcomes
+    sample += _burst(_pick(docs, "GetSecretValue", ALICE), t0 + 20_030, 5)  # -> 11 in the hour: fires
     sample += _burst(_pick(docs, "SecretGet", "carol@example.com"), t0 + 40_000, 9)  # 9: no alert
     sample += _burst(_pick(docs, "SecretList", "carol@example.com"), t0 + 60_000, 4, step=5)
     sample += _burst(_pick(docs, "SecretGet", "carol@example.com"), t0 + 60_030, 6, step=5)  # 10: fires
     sample += _burst(_pick(docs, gcp + "AccessSecretVersion", "dave@example.com"), t0 + 80_000, 12, step=400)
-    sample += _burst(_pick(docs, "DescribeSecret", "deploy-from-github"), t0 + 90_000, 15)  # describe: never
+    deploy = "111122223333:role/deploy-from-github"
+    sample += _burst(_pick(docs, "DescribeSecret", deploy), t0 + 90_000, 15)  # describe: never
     return sample
 
 
@@ -208,7 +212,7 @@ def test_seed_rule_fires_on_all_three_clouds() -> None:
     docs = fixture_docs()
     t0 = 1_800_000_000.0
     gcp = "google.cloud.secretmanager.v1.SecretManagerService.AccessSecretVersion"
-    for n, (action, identity) in enumerate([("GetSecretValue", "alice"), ("SecretGet", "carol@example.com"),
+    for n, (action, identity) in enumerate([("GetSecretValue", ALICE), ("SecretGet", "carol@example.com"),
                                             (gcp, "dave@example.com")]):
         burst = _burst(_pick(docs, action, identity), t0 + n * 10_000, 10)
         assert run_eql(RULES["bulk_access_sequence"].query, burst), action

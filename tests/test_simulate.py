@@ -182,7 +182,10 @@ def test_labels_go_to_a_side_file_only(tmp_path: Any) -> None:
     for line, row in zip(docs, rows, strict=True):
         doc = json.loads(line)
         assert row["timestamp"] == doc["@timestamp"]
-        assert row["identity"] == doc["user"]["name"]
+        # the label is the identity the pipeline derives: the person's session within the permission set's role
+        ui = doc["aws"]["cloudtrail"]["user_identity"]
+        session = ui["arn"].rsplit("/", 1)[1]
+        assert row["identity"] == f"{doc['cloud']['account']['id']}:role/{doc['user']['name']}/{session}"
         assert "stratus_aws_retrieve" not in line and '"attack"' not in line
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..upstream._common import stable_hex, stable_uuid
-from ..upstream.aws import AwsIdentity, secret_arn
+from ..upstream.aws import AwsIdentity, partial_arn, secret_arn, secret_name
 from ..upstream.azure import AZURE_CLI_APP_ID, AZURE_PORTAL_APP_ID, AzureIdentity, KeyVault
 from ..upstream.gcp import GcpPrincipal, GcpProject
 from . import common as c
@@ -238,7 +238,9 @@ def _aws_actors(rng: random.Random, world: World, n: int, it: Iterator[str]) -> 
         pool = world.aws_secrets[account]
         secrets = rng.sample(pool, rng.choice((1, 1, 2, 3)))
         if account == PROD and rng.random() < 0.3:  # some apps name secrets instead of using ARNs
-            secrets = [s.split(":secret:")[1].rsplit("-", 1)[0] for s in secrets]
+            secrets = [secret_name(s) for s in secrets]
+        elif i % 7 == 3:  # others use the partial ARN (no 6-character suffix), as CDK and Terraform often do
+            secrets = [partial_arn(s) for s in secrets]
         exec_role = AwsIdentity.assumed_role(account, f"{svc}-{i}-ecs-exec-role", "x") if ecs else None
         world.actors.append(
             AwsPoller(
@@ -417,7 +419,11 @@ def _azure_actors(rng: random.Random, world: World, n: int, it: Iterator[str]) -
         )
     for i in range(_share(n, 0.11)):
         email = next(it)
-        ident = AzureIdentity.user(email, app_id=AZURE_PORTAL_APP_ID if i % 2 else AZURE_CLI_APP_ID)
+        if i % 9 == 8:  # a Microsoft-account guest: upn live.com#<user>@outlook.com
+            email = f"live.com#{email.split('@')[0]}@outlook.com"
+        # Portal sign-ins carry their claims under URI names (Microsoft's Key Vault logging sample), CLI ones short.
+        portal = i % 2 == 1
+        ident = AzureIdentity.user(email, app_id=AZURE_PORTAL_APP_ID if portal else AZURE_CLI_APP_ID, uri_claims=portal)
         world.azure_people.append(ident)
         vault = world.vaults[i % len(world.vaults)]
         home = c.home_ipv6(rng) if i % 7 == 0 else c.pick_ip(rng, c.HOME_V4, 1, 99)

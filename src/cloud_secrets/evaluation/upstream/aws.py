@@ -144,11 +144,48 @@ class AwsIdentity:
         return None
 
     @property
+    def is_person_session(self) -> bool:
+        """An AssumedRole session that is a person: an IAM Identity Center permission set's role
+        (`AWSReservedSSO_*`) or a session named by an email address (SAML federation)."""
+        session = self.session_name or ""
+        return self.type == "AssumedRole" and (self.name.startswith("AWSReservedSSO_") or "@" in session)
+
+    @property
     def canonical(self) -> str:
-        """The identity the field contract derives: `user.name`, else the ARN, else the service."""
+        """The identity the tagging pipeline derives: one per principal, qualified by its account.
+
+        `<account>:user/<name>`, `<account>:role/<role>` (every session of a workload role),
+        `<account>:role/<role>/<session>` for a person's session, the service for AWSService callers, and
+        `<account>:<user.name>` for callers without an ARN (WebIdentityUser).
+        """
+        a = self.account_id
         if self.type == "AWSService":
             return self.name
-        return self.name or self.arn or (self.invoked_by or "")
+        if self.type == "IAMUser":
+            return f"{a}:user/{self.name}"
+        if self.type == "AssumedRole":
+            return f"{a}:role/{self.name}/{self.session_name}" if self.is_person_session else f"{a}:role/{self.name}"
+        return f"{a}:{self.name}"
+
+    @classmethod
+    def sso_user(cls, account_id: str, permission_set: str, email: str, *, mfa: bool = True) -> AwsIdentity:
+        """A person signed in through IAM Identity Center: the permission set's reserved role
+        `AWSReservedSSO_<set>_<16 hex>` (path `/aws-reserved/sso.amazonaws.com/`), session = the user name."""
+        role = f"AWSReservedSSO_{permission_set}_{stable_key(16, 'sso', account_id, permission_set).lower()}"
+        return cls.assumed_role(account_id, role, email, mfa=mfa, role_path=SSO_ROLE_PATH)
+
+
+SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+
+
+def partial_arn(arn: str) -> str:
+    """A complete secret ARN without its `-` + 6-character suffix (what the pipeline's secret id is)."""
+    return arn[:-7] if len(arn) > 7 and arn[-7] == "-" else arn
+
+
+def secret_name(arn: str) -> str:
+    """The secret's name from its complete ARN."""
+    return partial_arn(arn).split(":secret:", 1)[1]
 
 
 def secret_arn(account_id: str, region: str, name: str) -> str:

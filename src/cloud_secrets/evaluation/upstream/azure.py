@@ -30,6 +30,8 @@ AZURE_POWERSHELL_APP_ID = "1950a258-227b-4e31-a9cf-717495945fc2"
 AZURE_PORTAL_APP_ID = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 
 OID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+UPN_CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+SCOPE_CLAIM = "http://schemas.microsoft.com/identity/claims/scope"
 DEFAULT_TENANT = stable_uuid("tenant", "example.com")
 
 AzureIdentityKind = Literal["user", "service_principal", "managed_identity"]
@@ -45,11 +47,19 @@ class AzureIdentity:
     tenant_id: str = DEFAULT_TENANT
     upn: str | None = None
     mi_resource_id: str | None = None
+    uri_claims: bool = False
 
     @classmethod
-    def user(cls, upn: str, *, app_id: str = AZURE_CLI_APP_ID, tenant_id: str = DEFAULT_TENANT) -> AzureIdentity:
-        """A person signed in through `app_id` (Azure CLI by default; the portal or PowerShell ids exist)."""
-        return cls("user", stable_uuid("oid", upn), app_id, tenant_id, upn)
+    def user(
+        cls, upn: str, *, app_id: str = AZURE_CLI_APP_ID, tenant_id: str = DEFAULT_TENANT, uri_claims: bool = False
+    ) -> AzureIdentity:
+        """A person signed in through `app_id` (Azure CLI by default; the portal or PowerShell ids exist).
+
+        `uri_claims=True` writes the claims under their URI names (`.../claims/upn`,
+        `.../claims/objectidentifier`), as Microsoft's Key Vault logging sample shows them. A Microsoft
+        account guest's `upn` reads `live.com#user@outlook.com`.
+        """
+        return cls("user", stable_uuid("oid", upn), app_id, tenant_id, upn, uri_claims=uri_claims)
 
     @classmethod
     def service_principal(cls, name: str, *, tenant_id: str = DEFAULT_TENANT) -> AzureIdentity:
@@ -75,11 +85,24 @@ class AzureIdentity:
 
     @property
     def canonical(self) -> str:
-        """The identity the field contract derives: UPN, else app id, else object id."""
-        return self.upn or self.app_id or self.object_id
+        """The identity the tagging pipeline derives: a person's sign-in address (lower case, a guest's
+        `live.com#` prefix dropped) never the client app id; a managed identity's resource id (lower case);
+        a service principal's app id."""
+        if self.kind == "managed_identity":
+            return (self.mi_resource_id or self.app_id).lower()
+        if self.kind == "user":
+            address = (self.upn or "").rsplit("#", 1)[-1].lower()
+            return address if "@" in address else self.object_id.lower()
+        return self.app_id.lower()
 
     def keyvault_claims(self, caller_ip: str | None) -> dict[str, Any]:
         """`identity.claim` of a Key Vault AuditEvent."""
+        if self.kind == "user" and self.uri_claims:
+            claim = {OID_CLAIM: self.object_id, UPN_CLAIM: self.upn, "appid": self.app_id, "appidacr": "0",
+                     SCOPE_CLAIM: "user_impersonation"}
+            if caller_ip:
+                claim["ipaddr"] = caller_ip
+            return claim
         if self.kind == "user":
             claim: dict[str, Any] = {
                 "oid": self.object_id,
@@ -114,6 +137,8 @@ class AzureIdentity:
             base + "tenantid": self.tenant_id,
             "ver": "1.0",
         }
+        if self.mi_resource_id:
+            claims["xms_mirid"] = self.mi_resource_id
         if self.upn:
             claims["http://schemas_xmlsoap_org/ws/2005/05/identity/claims/upn"] = self.upn
             claims["http://schemas_xmlsoap_org/ws/2005/05/identity/claims/name"] = self.upn
@@ -370,7 +395,8 @@ def activity_event(
         doc["client"] = {"ip": source_ip}
         doc["related"] = {"ip": [source_ip]}
     if identity.upn and "@" in identity.upn:
-        local, domain = identity.upn.split("@", 1)
+        # the integration's unanchored grok %{USERNAME}@%{HOSTNAME}: a guest's live.com# stays out of user.name
+        local, domain = identity.upn.rsplit("#", 1)[-1].split("@", 1)
         doc["user"] = {"name": local, "domain": domain, "email": identity.upn}
         doc.setdefault("related", {})["user"] = [local]
     return doc

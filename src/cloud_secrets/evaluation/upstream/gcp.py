@@ -65,8 +65,8 @@ class GcpPrincipal:
 
     @property
     def canonical(self) -> str:
-        """The identity the field contract derives: the principal email."""
-        return self.email
+        """The identity the tagging pipeline derives: the principal email, lower case."""
+        return self.email.lower()
 
 
 def audit_event(
