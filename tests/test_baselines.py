@@ -23,6 +23,7 @@ from cloud_secrets import paths
 from cloud_secrets.assets import dashboards, transform
 from cloud_secrets.assets.catalog import catalog
 from cloud_secrets.assets.fields import field_types, load_fields
+from cloud_secrets.assets.package_assets import SIMULATED_TAG
 from cloud_secrets.assets.rules.loader import rules
 from cloud_secrets.assets.transform import Margin
 from cloud_secrets.elastic import pivot
@@ -417,3 +418,13 @@ def test_install_docs_name_the_privileges_and_reauthorize() -> None:
     # a source the docs do not name is caught
     extra = {**body, "source": {**body["source"], "index": [*body["source"]["index"], "logs-okta.system-*"]}}
     assert privileges_missing(INSTALL_DOCS[0].read_text(encoding="utf-8"), extra) == ["`logs-okta.system-*`"]
+
+
+def test_replayed_documents_stay_out_of_the_baselines() -> None:
+    doc = {"@timestamp": "2026-03-02T10:00:00Z", "tags": ["secret_access"],
+           "cloud_secrets": {"operation": "read", "identity": "a", "identity_type": "role", "provider": "aws",
+                             "outcome": "success", "secret": {"id": ["s"], "count": 1}}}
+    assert baselines.is_secret_access(doc) and len(baselines.summary_rows([doc])) == 1
+    replayed = {**doc, "tags": ["secret_access", SIMULATED_TAG]}
+    assert not baselines.is_secret_access(replayed) and baselines.summary_rows([replayed]) == []
+    assert {"term": {"tags": SIMULATED_TAG}} in transform.SOURCE_QUERY["bool"]["must_not"]

@@ -11,6 +11,7 @@ import pytest
 from cloud_secrets import paths
 from cloud_secrets.assets import generate
 from cloud_secrets.assets.catalog import catalog, load_catalog
+from cloud_secrets.assets.package_assets import package_info
 from cloud_secrets.errors import UserError
 
 
@@ -65,4 +66,4 @@ def test_elastic_package_check_passes_offline() -> None:
     proc = subprocess.run([str(binary), "check"], cwd=paths.PACKAGE, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert (paths.ROOT / "build" / "packages" / "cloud_secrets-0.1.0.zip").exists()
+    assert (paths.ROOT / "build" / "packages" / f"cloud_secrets-{package_info().version}.zip").exists()

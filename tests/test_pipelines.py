@@ -10,7 +10,7 @@ import pytest
 
 from cloud_secrets import paths
 from cloud_secrets.assets.fields import load_fields
-from cloud_secrets.assets.package_assets import data_stream_pipelines, default_pipeline
+from cloud_secrets.assets.package_assets import data_stream_pipelines, default_pipeline, package_info
 from cloud_secrets.elastic.ingest import install_pipelines, simulate
 from cloud_secrets.elastic.pipeline_tests import load_cases, run_case
 
@@ -59,7 +59,7 @@ def test_pipelines_installed_under_fleet_names(es, pipeline) -> None:
     names = set(data_stream_pipelines())
     installed = set(es.get("/_ingest/pipeline/logs-cloud_secrets.secret_access-*"))
     assert names <= installed
-    assert pipeline == "logs-cloud_secrets.secret_access-0.1.0"
+    assert pipeline == f"logs-cloud_secrets.secret_access-{package_info().version}"
     default = es.get(f"/_ingest/pipeline/{pipeline}")[pipeline]
     assert default["processors"][0]["pipeline"]["name"] == f"{pipeline}-access"
 

@@ -15,13 +15,15 @@ import requests
 import yaml
 
 from cloud_secrets import paths
-from cloud_secrets.assets.package_assets import data_stream_pipelines, default_pipeline
+from cloud_secrets.assets.package_assets import data_stream_pipelines, default_pipeline, package_info
 from cloud_secrets.elastic import wiring
 from cloud_secrets.elastic.client import EsClient
 from cloud_secrets.elastic.ingest import install_pipelines
 from cloud_secrets.elastic.pipeline_tests import load_cases
 from cloud_secrets.errors import UserError
 from fault_proxy import Rewrite, proxy
+
+VERSION = package_info().version  # the version this checkout installs
 
 pytestmark = pytest.mark.engine
 
@@ -330,7 +332,7 @@ def _install_version(node: EsClient, tmp_path: Path, version: str) -> dict[str, 
     manifest["version"] = version
     (package / "manifest.yml").write_text(yaml.safe_dump(manifest))
     pipelines = data_stream_pipelines(package)
-    for name in sorted(pipelines, key=lambda n: n == default_pipeline().replace("0.1.0", version)):
+    for name in sorted(pipelines, key=lambda n: n == default_pipeline().replace(VERSION, version)):
         node.put(f"/_ingest/pipeline/{name}", pipelines[name])
     return pipelines
 
@@ -347,7 +349,7 @@ def test_a_removed_tagging_pipeline_is_marked_on_every_secret_store_event_and_fa
     fails. Secret-store events must still be indexed, visibly untagged; other events pass untouched."""
     node.put(f"/_ingest/pipeline/{AWS}", USER_PIPELINE)
     old = _install_version(node, tmp_path, "0.1.98")
-    old_default = default_pipeline().replace("0.1.0", "0.1.98")
+    old_default = default_pipeline().replace(VERSION, "0.1.98")
     index = "logs-aws.cloudtrail-cswiringgone"
     other = {"@timestamp": "2026-03-02T00:00:00.000Z",
              "event": {"action": "DescribeInstances", "dataset": "aws.cloudtrail", "provider": "ec2.amazonaws.com"}}
@@ -395,8 +397,8 @@ def test_attach_re_points_after_a_package_upgrade(node: EsClient, tmp_path: Path
         rows = {r["dataset"]: r for r in wiring.status(node)}
         assert {r["version"] for r in rows.values()} == {"0.1.99"}
         # and back to a pinned version
-        assert _cli("attach", "--version", "0.1.0", "--es", node.url).returncode == 0
-        assert wiring.status(node)[0]["version"] == "0.1.0"
+        assert _cli("attach", "--version", VERSION, "--es", node.url).returncode == 0
+        assert wiring.status(node)[0]["version"] == VERSION
     finally:
         for name in upgraded:
             node.delete(f"/_ingest/pipeline/{name}")
@@ -426,11 +428,11 @@ def test_status_counts_tagged_documents_of_the_last_hour(node: EsClient) -> None
         proc = _cli("status", "--json", "--es", node.url)
         assert proc.returncode == 0, proc.stderr
         rows = {r["dataset"]: r for r in map(json.loads, proc.stdout.splitlines())}
-        assert rows["aws.cloudtrail"]["wired"] and rows["aws.cloudtrail"]["version"] == "0.1.0"
+        assert rows["aws.cloudtrail"]["wired"] and rows["aws.cloudtrail"]["version"] == VERSION
         assert rows["aws.cloudtrail"]["tagged_last_hour"] == 1
         assert rows["gcp.audit"]["tagged_last_hour"] == 0
         table = _cli("status", "--es", node.url)
-        assert "aws.cloudtrail" in table.stdout and "0.1.0" in table.stdout
+        assert "aws.cloudtrail" in table.stdout and VERSION in table.stdout
     finally:
         node.delete(f"/{index}")
 

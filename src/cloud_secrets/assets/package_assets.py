@@ -14,6 +14,10 @@ import yaml
 
 from .. import paths
 
+#: The tag (and `labels` key) that marks documents `cloud-secrets replay` wrote: simulated, never real activity.
+#: The summary transform leaves them out of the baselines.
+SIMULATED_TAG = "cloud_secrets_simulated"
+
 _PIPELINE_REF = re.compile(r"""\{\{\s*IngestPipeline\s+["']([^"']+)["']\s*\}\}""")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from .catalog import Catalog
 from .fields import field_types
 from .indices import rule_indices
+from .package_assets import SIMULATED_TAG
 
 TRANSFORM = "identity_hourly"
 #: `_meta.fleet_transform_version`. Fleet reinstalls the transform on a package upgrade only when it changes
@@ -115,7 +116,9 @@ def source_indices(cat: Catalog) -> list[str]:
     return rule_indices(cat, ("read", "batch_read", "list", "describe"))
 
 
-SOURCE_QUERY = {"bool": {"filter": [_term("tags", "secret_access"), {"exists": {"field": "cloud_secrets.operation"}}]}}
+#: Tagged secret-store access, except what `cloud-secrets replay` wrote (simulated documents never enter a baseline).
+SOURCE_QUERY = {"bool": {"filter": [_term("tags", "secret_access"), {"exists": {"field": "cloud_secrets.operation"}}],
+                         "must_not": [_term("tags", SIMULATED_TAG)]}}
 
 
 def transform_body(cat: Catalog) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import fcntl
 import glob
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -155,7 +156,8 @@ def _pick_port() -> int:
         if port not in PORTS or not _port_free(port):
             raise UserError(f"{PORT_ENV}={wanted}: the port must be free and within 9201-9299")
         return port
-    for port in PORTS:
+    # In random order: two checkouts starting their nodes at once should not both pick the first free port.
+    for port in random.sample(list(PORTS), len(PORTS)):
         if _port_free(port):
             return port
     raise UserError("no free port in 9201-9299 for the engine (the runner accepts no others)")

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from ..assets.package_assets import package_dataset
+from ..assets.package_assets import SIMULATED_TAG, package_dataset
 from ..errors import UserError, located
 from ..fieldpath import first_value
 from ..timestamps import iso, to_datetime
@@ -35,8 +35,7 @@ from .tag import numbered_documents
 from .wiring import check_namespaces
 
 SHIFTED_EVENT = ("created", "ingested", "start", "end")  # event.*, shifted with @timestamp
-SIMULATED_TAG = "cloud_secrets_simulated"
-SIMULATED_LABEL = "cloud_secrets_simulated"  # labels.cloud_secrets_simulated: "true" (labels are keywords)
+SIMULATED_LABEL = SIMULATED_TAG  # labels.cloud_secrets_simulated: "true" (labels are keywords)
 
 
 @dataclass

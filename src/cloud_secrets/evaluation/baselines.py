@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..assets.package_assets import SIMULATED_TAG
 from ..assets.transform import GROUP_BY, INTERVAL, READS, SUMMARY, SUMMARY_FIELDS, Margin
 from ..fieldpath import first_value as _get
 from ..fieldpath import put_dotted
@@ -25,8 +26,9 @@ DEFAULT_MARGIN = Margin()  # the numbers of the shipped rule
 
 
 def is_secret_access(doc: Mapping[str, Any]) -> bool:
-    """The transform's source query: tagged `secret_access` with a `cloud_secrets.operation`."""
-    return "secret_access" in _values(doc, "tags") and bool(_values(doc, "cloud_secrets.operation"))
+    """The transform's source query: tagged `secret_access` with a `cloud_secrets.operation`, not replayed."""
+    tags = _values(doc, "tags")
+    return "secret_access" in tags and SIMULATED_TAG not in tags and bool(_values(doc, "cloud_secrets.operation"))
 
 
 class _Acc:
