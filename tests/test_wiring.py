@@ -24,6 +24,8 @@ from cloud_secrets.errors import UserError
 from fault_proxy import Rewrite, proxy
 
 VERSION = package_info().version  # the version this checkout installs
+_major, _minor, _patch = (int(p) for p in VERSION.split("-")[0].split("."))
+NEWER = f"{_major}.{_minor}.{_patch + 99}"  # a later release of the package, as an upgrade installs it
 
 pytestmark = pytest.mark.engine
 
@@ -386,16 +388,16 @@ def test_a_removed_tagging_pipeline_is_marked_on_every_secret_store_event_and_fa
 def test_attach_re_points_after_a_package_upgrade(node: EsClient, tmp_path: Path) -> None:
     node.put(f"/_ingest/pipeline/{AWS}", USER_PIPELINE)
     assert _cli("attach", "--es", node.url).returncode == 0
-    upgraded = _install_version(node, tmp_path, "0.1.99")
+    upgraded = _install_version(node, tmp_path, NEWER)
     try:
-        assert wiring.installed_versions(node)[-1] == "0.1.99"
+        assert wiring.installed_versions(node)[-1] == NEWER
         proc = _cli("attach", "--es", node.url)
         assert proc.returncode == 0, proc.stderr
         body = wiring.read(node, wiring.PIPELINE, AWS)
         assert body["processors"][:2] == USER_PIPELINE["processors"] and len(body["processors"]) == 3
-        assert body["processors"][2]["pipeline"]["name"].endswith("-0.1.99")
+        assert body["processors"][2]["pipeline"]["name"].endswith(f"-{NEWER}")
         rows = {r["dataset"]: r for r in wiring.status(node)}
-        assert {r["version"] for r in rows.values()} == {"0.1.99"}
+        assert {r["version"] for r in rows.values()} == {NEWER}
         # and back to a pinned version
         assert _cli("attach", "--version", VERSION, "--es", node.url).returncode == 0
         assert wiring.status(node)[0]["version"] == VERSION

@@ -63,7 +63,8 @@ SUMMARY_FIELDS = (
     SummaryField("read_success.secrets", "long",
                  "Distinct named secrets (cloud_secrets.secret.id) whose values were read successfully."),
     SummaryField("read_success.values", "long",
-                 "Secret values returned by successful reads: 1 per read plus cloud_secrets.secret.count per batch."),
+                 "Secret values returned by successful reads: cloud_secrets.secret.count of each (1 for a read "
+                 "that names its secret; none for one whose id was not logged)."),
     SummaryField("batch.calls", "long", "Successful batch-read calls."),
     SummaryField("batch.secrets", "long", "Secret values successful batch reads can return (sum of secret.count)."),
     SummaryField("batch_unnamed.calls", "long",

@@ -172,6 +172,7 @@ class Engine:
         self.state_file = self.home / "state.json"
         self.log_file = self.home / "engine.log"
         self.node_dir = self.home / "node_1"
+        self._children: dict[int, subprocess.Popen[bytes]] = {}  # nodes this process started: waited for on stop
 
     # -- state -------------------------------------------------------------------------------------
     def _read_state(self) -> dict | None:
@@ -316,11 +317,13 @@ class Engine:
                     cwd=self.home,
                     start_new_session=True,  # its own process group: `stop` kills the group
                 )
+            self._children[proc.pid] = proc
             self._write_state(proc.pid, port)
             try:
                 url = self._wait_healthy(proc.pid, f"http://127.0.0.1:{port}", timeout)
             except BaseException:
                 self._terminate(proc.pid)
+                self._reap(proc.pid)
                 self.state_file.unlink(missing_ok=True)
                 raise
             return url
@@ -355,8 +358,16 @@ class Engine:
                 return orphans[0] if orphans else None
             pid = int(state["pid"])
             self._terminate(pid, timeout)
+            self._reap(pid)
             self.state_file.unlink(missing_ok=True)
             return pid
+
+    def _reap(self, pid: int) -> None:
+        """Wait for a node this process started, so that it leaves no zombie behind."""
+        proc = self._children.pop(pid, None)
+        if proc is not None:
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
 
     @staticmethod
     def _terminate(pid: int, timeout: float = 30.0) -> None:
