@@ -226,7 +226,7 @@ def test_sigma_cli_prints_queries_and_reasons() -> None:
 
     result = CliRunner().invoke(sigma, ["convert", "--target", "eql"])
     assert result.exit_code == 0, result.output
-    assert "sequence by user.name, source.ip with maxspan=1h" in result.output
+    assert "sequence by cloud_secrets.identity, source.ip with maxspan=1h" in result.output
     strict = CliRunner().invoke(sigma, ["convert", "--target", "eql", "--strict"])
     assert strict.exit_code != 0
 

@@ -56,10 +56,11 @@ ECS_FIELDS = {
     },
 }
 
-# Correlation aliases -> the one ECS field that holds the same thing on every cloud once the tagging
-# pipeline ran: `user.name` is the caller's identity (filled from cloud_secrets.identity where the
-# integration leaves it empty), `cloud_secrets.secret.id` the normalised secret id.
-ECS_ALIASES = {"identity": "user.name", "source_ip": "source.ip", "secret": "cloud_secrets.secret.id"}
+# Correlation aliases -> the one field that holds the same thing on every cloud once the tagging pipeline ran:
+# `cloud_secrets.identity` is the caller (one principal: not the role name AWS integrations put in user.name for
+# every IAM Identity Center person, nor the client app of an Azure portal user), as the shipped rules join;
+# `cloud_secrets.secret.id` the normalised secret id.
+ECS_ALIASES = {"identity": "cloud_secrets.identity", "source_ip": "source.ip", "secret": "cloud_secrets.secret.id"}
 
 # Microsoft Sentinel tables (Azure Monitor reference: AWSCloudTrail, AzureDiagnostics, GCPAuditLogs).
 SENTINEL_TABLES = {"aws": "AWSCloudTrail", "azure": "AzureDiagnostics", "gcp": "GCPAuditLogs"}
