@@ -22,10 +22,11 @@ def _register() -> None:
     from .demo import demo
     from .engine import engine
     from .generate import generate
+    from .replay import replay
     from .rules import rules, sigma
     from .simulate import simulate
     from .tag import pipelines, tag
-    from .wiring import attach, detach, replay, status
+    from .wiring import attach, detach, status
 
     for command in (backtest, dashboards, demo, engine, generate, pipelines, tag, simulate, rules, sigma, attach,
                     detach, status, replay):
