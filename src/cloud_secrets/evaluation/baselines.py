@@ -20,7 +20,7 @@ from ..assets.transform import GROUP_BY, INTERVAL, READS, SUMMARY, SUMMARY_FIELD
 from ..fieldpath import first_value as _get
 from ..fieldpath import put_dotted
 from ..fieldpath import values_of as _values
-from ..timestamps import hour_of, to_datetime
+from ..timestamps import hour_of, iso, to_datetime
 
 DEFAULT_MARGIN = Margin()  # the numbers of the shipped rule
 
@@ -100,7 +100,7 @@ def _row(key: tuple[Any, ...], acc: _Acc) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for field, value in zip(GROUP_BY, keys, strict=True):
         put_dotted(row, field, value)
-    put_dotted(row, "@timestamp", hour.strftime("%Y-%m-%dT%H:00:00.000Z"))
+    put_dotted(row, "@timestamp", iso(hour))
     for name, value in acc.numbers().items():
         put_dotted(row, f"{SUMMARY}.{name}", value)
     return row
@@ -224,8 +224,8 @@ def backtest_alerts(rows: Iterable[Mapping[str, Any]], margin: Margin = DEFAULT_
     for run, dev in judged_hours(rows, margin, run_minute):
         start = to_datetime(dev.current_hour)
         out.append({"rule": "baseline_deviation", "identity": dev.identity, "source_ip": None,
-                    "start": dev.current_hour, "end": (start + INTERVAL).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                    "event_count": dev.current_secrets, "run": run.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "start": dev.current_hour, "end": iso(start + INTERVAL),
+                    "event_count": dev.current_secrets, "run": iso(run),
                     "limit": dev.limit, "baseline_median": dev.baseline_median, "baseline_mad": dev.baseline_mad,
                     "baseline_hours": dev.baseline_hours})
     return out

@@ -8,6 +8,7 @@ are not secret stores, as a production stream mostly holds.
 
 from __future__ import annotations
 
+import json
 import random
 from functools import lru_cache
 from typing import Any
@@ -26,8 +27,6 @@ OTHER_AWS_ACTIONS = (
 
 @lru_cache(maxsize=4)
 def _examples(seed: int) -> tuple[str, ...]:
-    import json
-
     seen: dict[tuple[str, str], str] = {}
     for doc, _ in generate(ALL, Options(seed=seed, days=1, identities=30)):
         event = doc.get("event", {})
@@ -39,8 +38,6 @@ def _examples(seed: int) -> tuple[str, ...]:
 
 def examples(seed: int = 0) -> list[dict[str, Any]]:
     """One simulated document of each (event.dataset, event.action), sorted by them; fresh objects each call."""
-    import json
-
     return [json.loads(d) for d in _examples(seed)]
 
 
