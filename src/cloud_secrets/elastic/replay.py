@@ -35,7 +35,6 @@ from .tag import numbered_documents
 from .wiring import check_namespaces
 
 SHIFTED_EVENT = ("created", "ingested", "start", "end")  # event.*, shifted with @timestamp
-SIMULATED_LABEL = SIMULATED_TAG  # labels.cloud_secrets_simulated: "true" (labels are keywords)
 
 
 @dataclass
@@ -102,7 +101,7 @@ def mark_simulated(doc: dict[str, Any]) -> None:
     labels = doc.get("labels")
     if not isinstance(labels, dict):
         labels = doc["labels"] = {}
-    labels[SIMULATED_LABEL] = "true"
+    labels[SIMULATED_TAG] = "true"  # labels are keywords
 
 
 def replay(es: EsClient, path: Path, pipeline: str, namespace: str = "default", target: str = "package",
