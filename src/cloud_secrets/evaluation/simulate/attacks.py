@@ -321,7 +321,10 @@ def denied_probing(world: World, rng: random.Random, t0: float) -> list[Item]:
 
 
 def _first(world: World, kind: type, pick: Callable[[object], bool] = lambda a: True) -> object:
-    found = [a for a in world.actors if isinstance(a, kind) and pick(a)]
+    """The middle one of the world's actors of `kind` that `pick` accepts (any of `kind` if none does)."""
+    found = [a for a in world.actors if isinstance(a, kind) and pick(a)] or [
+        a for a in world.actors if isinstance(a, kind)
+    ]
     if not found:
         raise ValueError(f"the world has no {kind.__name__} to take over")
     return found[len(found) // 2]
@@ -341,8 +344,8 @@ def _app_harvest(size: int) -> Callable[[World, random.Random, float], list[Item
         out: list[Item] = []
         t = t0
         for arn in rng.sample(_unread(world, PROD, app.secrets), size):
-            t += rng.uniform(2, 20)
             _aws(out, actor, "GetSecretValue", app.ident, t, secret_id=arn, source_address=ip, user_agent=ua)
+            t += rng.uniform(2, 20)
         return out
 
     run.__doc__ = f"An application's stolen credential reading {size} secrets it never read, from a new address."
@@ -359,10 +362,10 @@ def rotating_address_harvest(world: World, rng: random.Random, t0: float) -> lis
     out: list[Item] = []
     t = t0
     for arn in rng.sample(_unread(world, PROD, ci.secrets), 15):
-        t += rng.uniform(3, 40)
         ip = c.pick_ip(rng, c.CI_RUNNERS, 200, 250) if rng.random() < 0.5 else _attacker_ip(rng)
         _aws(out, "attacker:rotating-address", "GetSecretValue", ci.ident, t, secret_id=arn, source_address=ip,
              user_agent=c.AWS_SDKS[2])
+        t += rng.uniform(3, 40)
     return out
 
 
@@ -375,7 +378,7 @@ def slow_harvest_hourly(world: World, rng: random.Random, t0: float) -> list[Ite
     pool = rng.sample(_unread(world, PROD, fn.secrets), 24)
     for h in range(6):
         for k in range(4):
-            t = t0 + h * HOUR + k * 900 + rng.uniform(0, 600)
+            t = t0 + h * HOUR + k * 900 + (rng.uniform(0, 600) if h or k else 0.0)
             _aws(out, "attacker:slow-hourly", "GetSecretValue", fn.ident, t, secret_id=pool[h * 4 + k],
                  source_address=ip, user_agent=c.LAMBDA_PY)
     return out
@@ -418,9 +421,9 @@ def low_and_slow_known(world: World, rng: random.Random, t0: float) -> list[Item
     gap = 6 * HOUR / LOW_AND_SLOW_SECRETS
     t = t0
     for arn in rng.sample(_unread(world, PROD, app.secrets), LOW_AND_SLOW_SECRETS):
-        t += rng.uniform(0.6 * gap, 1.4 * gap)
         _aws(out, "attacker:low-and-slow-known", "GetSecretValue", app.ident, min(t, t0 + 6 * HOUR), secret_id=arn,
              source_address=ip, user_agent=app.ua)
+        t += rng.uniform(0.6 * gap, 1.4 * gap)
     return out
 
 
