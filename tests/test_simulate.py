@@ -116,7 +116,7 @@ def test_every_scenario_is_listed() -> None:
     assert result.exit_code == 0
     for name in [*ATTACKS, "benign_week", "all"]:
         assert name in result.output
-    assert len(ATTACKS) == 10
+    assert len(ATTACKS) == 23  # 10 public techniques + 13 harder variants (issue 14)
 
 
 def test_unknown_scenario_is_a_user_error() -> None:

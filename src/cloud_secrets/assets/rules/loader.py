@@ -26,7 +26,7 @@ FORBIDDEN_FIELDS = ("cloud_secrets.automation", "cloud_secrets.automation_reason
 
 REQUIRED = ("slug", "rule_id", "version", "name", "type", "severity", "risk_score", "interval", "lookback",
             "description", "query", "catches", "misses", "false_positives", "guide", "references")
-OPTIONAL = ("threshold", "new_terms", "suppression", "allowlist", "deviations", "why_this_type")
+OPTIONAL = ("threshold", "new_terms", "suppression", "allowlist", "deviations", "why_this_type", "building_block")
 GUIDE_KEYS = ("summary", "investigation", "false_positive_analysis", "response")
 
 
@@ -182,6 +182,8 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
         raise src.fail("threshold", "a threshold rule needs `threshold`, and only a threshold rule has it")
     if (rtype == "new_terms") != ("new_terms" in data):
         raise src.fail("new_terms", "a new_terms rule needs `new_terms`, and only a new_terms rule has it")
+    if not isinstance(data.get("building_block", False), bool):
+        raise src.fail("building_block", f"expected true or false, got {data.get('building_block')!r}")
     allowlist = data.get("allowlist", False)
     if not isinstance(allowlist, bool):
         raise src.fail("allowlist", "expected true or false")

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..upstream._common import stable_hex, stable_uuid
-from ..upstream.aws import AwsIdentity, cloudtrail_event, secrets_manager_event
+from ..upstream.aws import AwsIdentity, cloudtrail_event, console_login_event, secrets_manager_event
 from . import common as c
-from .common import HOUR, Item, office_weight, poisson
+from .common import DAY, HOUR, Item, office_weight, poisson
 from .fast import FAST
 
 
@@ -374,13 +374,22 @@ class AwsPerson:
     rate: float  # API calls per busy hour
     p_secret: float
     console: bool
+    vpn_ip: str | None = None  # a VPN exit (another network, often another country) used now and then
+    last_login_day: int = -1
 
     def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
         n = poisson(rng, self.rate * office_weight(start, self.tz))
         if not n:
             return
         ip = self.office_ip if rng.random() < 0.6 else self.home_ip
+        if self.vpn_ip and rng.random() < 0.1:
+            ip = self.vpn_ip
         cli = not self.console or rng.random() < 0.3
+        day = int(start // DAY)
+        if self.console and day != self.last_login_day:  # the first console use of the day signs in
+            self.last_login_day = day
+            out.append(Item(start, console_login_event(self.ident, start, source_address=ip, user_agent=c.CHROME),
+                            self.ident.canonical, self.actor))
         for _ in range(n):
             ts = start + rng.random() * HOUR
             if rng.random() < self.p_secret and self.team_secrets:

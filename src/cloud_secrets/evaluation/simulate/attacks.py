@@ -11,10 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..upstream._common import stable_uuid
-from ..upstream.aws import AwsIdentity, batch_companion_events, secret_arn, secrets_manager_event
+from ..upstream.aws import (
+    AwsIdentity,
+    assume_role_event,
+    batch_companion_events,
+    console_login_event,
+    secret_arn,
+    secrets_manager_event,
+)
 from ..upstream.azure import AZURE_POWERSHELL_APP_ID, AzureIdentity, keyvault_event
-from ..upstream.gcp import GcpPrincipal, secret_manager_event
+from ..upstream.gcp import GcpPrincipal, secret_manager_event, token_event
 from . import common as c
+from .actors_aws import AwsCi, AwsIac, AwsLambdaApp, AwsPerson, AwsPoller
+from .actors_azure import AzPoller
+from .actors_gcp import GcpTerraform
 from .common import HOUR, Item
 from .world import KINDS, PROD, PROJECTS, REGIONS, SERVICES, SSO_PATH, SSO_ROLES, World
 
@@ -305,6 +315,169 @@ def denied_probing(world: World, rng: random.Random, t0: float) -> list[Item]:
     return out
 
 
+# Attacks by identities with a benign history ------------------------------------------------------------
+# Each takes over an identity the benign world already uses (an application, a CI role, a person), so the
+# rules cannot tell the attack from a brand-new principal.
+
+
+def _first(world: World, kind: type, pick: Callable[[object], bool] = lambda a: True) -> object:
+    """The middle one of the world's actors of `kind` that `pick` accepts (any of `kind` if none does)."""
+    found = [a for a in world.actors if isinstance(a, kind) and pick(a)] or [
+        a for a in world.actors if isinstance(a, kind)
+    ]
+    if not found:
+        raise ValueError(f"the world has no {kind.__name__} to take over")
+    return found[len(found) // 2]
+
+
+def _unread(world: World, account: str, own: list[str]) -> list[str]:
+    mine = {s.split(":secret:")[-1][:-7] if s.startswith("arn:") else s for s in own}
+    return [s for s in world.aws_secrets[account] if "rds!" not in s and s.split(":secret:")[-1][:-7] not in mine]
+
+
+def _app_harvest(size: int) -> Callable[[World, random.Random, float], list[Item]]:
+    def run(world: World, rng: random.Random, t0: float) -> list[Item]:
+        app = _first(world, AwsPoller, lambda a: a.ident.account_id == PROD)
+        assert isinstance(app, AwsPoller)
+        ip, actor = _attacker_ip(rng), f"attacker:app-harvest-{size}"
+        ua = c.aws_cli("secretsmanager.get-secret-value", "os/linux#6.8.0 md/arch#x86_64")
+        out: list[Item] = []
+        t = t0
+        for arn in rng.sample(_unread(world, PROD, app.secrets), size):
+            _aws(out, actor, "GetSecretValue", app.ident, t, secret_id=arn, source_address=ip, user_agent=ua)
+            t += rng.uniform(2, 20)
+        return out
+
+    run.__doc__ = f"An application's stolen credential reading {size} secrets it never read, from a new address."
+    return run
+
+
+HARVEST_SIZES = (5, 10, 15, 25, 40)
+
+
+def rotating_address_harvest(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """A CI role's stolen credential reading 15 secrets through a proxy pool: a new address per call."""
+    ci = _first(world, AwsCi, lambda a: a is not world.ci_victim and a.ident.type == "AssumedRole")
+    assert isinstance(ci, AwsCi)
+    out: list[Item] = []
+    t = t0
+    for arn in rng.sample(_unread(world, PROD, ci.secrets), 15):
+        ip = c.pick_ip(rng, c.CI_RUNNERS, 200, 250) if rng.random() < 0.5 else _attacker_ip(rng)
+        _aws(out, "attacker:rotating-address", "GetSecretValue", ci.ident, t, secret_id=arn, source_address=ip,
+             user_agent=c.AWS_SDKS[2])
+        t += rng.uniform(3, 40)
+    return out
+
+
+def slow_harvest_hourly(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """A function's stolen role credential reading 4 new secrets an hour for 6 hours (24), one address."""
+    fn = _first(world, AwsLambdaApp)
+    assert isinstance(fn, AwsLambdaApp)
+    ip = _attacker_ip(rng)
+    out: list[Item] = []
+    pool = rng.sample(_unread(world, PROD, fn.secrets), 24)
+    for h in range(6):
+        for k in range(4):
+            t = t0 + h * HOUR + k * 900 + (rng.uniform(0, 600) if h or k else 0.0)
+            _aws(out, "attacker:slow-hourly", "GetSecretValue", fn.ident, t, secret_id=pool[h * 4 + k],
+                 source_address=ip, user_agent=c.LAMBDA_PY)
+    return out
+
+
+def list_then_read_small(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """A managed identity's token used to list its vault, then read 4 secrets: under every count threshold."""
+    app = _first(world, AzPoller)
+    assert isinstance(app, AzPoller)
+    ip = _attacker_ip(rng)
+    names = [n for n in world.vault_secrets[app.vault.name] if n not in app.secrets]
+    out = [Item(t0, keyvault_event("SecretList", app.ident, app.vault, t0, source_ip=ip, client_info=c.AZ_CLI),
+                app.ident.canonical, "attacker:list-then-read-small")]
+    t = t0
+    for name in rng.sample(names, min(4, len(names))):
+        t += rng.uniform(5, 40)
+        doc = keyvault_event("SecretGet", app.ident, app.vault, t, object_name=name, source_ip=ip, client_info=c.AZ_CLI)
+        out.append(Item(t, doc, app.ident.canonical, "attacker:list-then-read-small"))
+    return out
+
+
+def seed_aws_list_get_known(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """The seed's AWS test by a person's leaked IAM user key (a user with history): ListSecrets, one read."""
+    person = _first(world, AwsPerson, lambda a: a.ident.type == "IAMUser")
+    assert isinstance(person, AwsPerson)
+    ip, ua = _attacker_ip(rng), c.aws_cli("secretsmanager.list-secrets", "os/linux#6.1.0 md/arch#x86_64")
+    out: list[Item] = []
+    _aws(out, "attacker:seed-aws-known", "ListSecrets", person.ident, t0, source_address=ip, user_agent=ua)
+    _aws(out, "attacker:seed-aws-known", "GetSecretValue", person.ident, t0 + rng.uniform(4, 20),
+         secret_id=rng.choice(world.aws_secrets[person.ident.account_id]), source_address=ip, user_agent=ua)
+    return out
+
+
+def low_and_slow_known(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """`low_and_slow` by an existing application's role: 30 secrets, one every ~12 minutes, over 6 hours."""
+    app = _first(world, AwsPoller, lambda a: a.ident.account_id == PROD)
+    assert isinstance(app, AwsPoller)
+    ip = _attacker_ip(rng)
+    out: list[Item] = []
+    gap = 6 * HOUR / LOW_AND_SLOW_SECRETS
+    t = t0
+    for arn in rng.sample(_unread(world, PROD, app.secrets), LOW_AND_SLOW_SECRETS):
+        _aws(out, "attacker:low-and-slow-known", "GetSecretValue", app.ident, min(t, t0 + 6 * HOUR), secret_id=arn,
+             source_address=ip, user_agent=app.ua)
+        t += rng.uniform(0.6 * gap, 1.4 * gap)
+    return out
+
+
+def console_login_then_harvest(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """A phished person's SSO session: a console sign-in from the attacker's address, then the console's
+    ListSecrets and 8 secrets opened."""
+    person = _first(world, AwsPerson, lambda a: a.ident.type == "AssumedRole" and a.console)
+    assert isinstance(person, AwsPerson)
+    ident, ip, actor = person.ident, _attacker_ip(rng), "attacker:console-login"
+    out = [Item(t0, console_login_event(ident, t0, source_address=ip, user_agent=c.FIREFOX), ident.canonical, actor)]
+    t = t0 + rng.uniform(30, 300)
+    _aws(out, actor, "ListSecrets", ident, t, max_results=100, source_address=ip, user_agent=c.FIREFOX)
+    for arn in rng.sample(_unread(world, ident.account_id, person.team_secrets), 8):
+        t += rng.uniform(10, 60)
+        _aws(out, actor, "GetSecretValue", ident, t, secret_id=arn, source_address=ip, user_agent=c.FIREFOX)
+    return out
+
+
+def assume_role_then_harvest(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """A Jenkins IAM user's leaked key assumes an IaC deployer role from a VPS, then reads 12 secrets as it."""
+    jenkins = _first(world, AwsCi, lambda a: a.ident.type == "IAMUser")
+    iac = _first(world, AwsIac, lambda a: a.ident.account_id == PROD)
+    assert isinstance(jenkins, AwsCi) and isinstance(iac, AwsIac)
+    role = AwsIdentity.assumed_role(PROD, iac.ident.name, "jenkins-maint")
+    ip, ua, actor = c.pick_ip(rng, c.CI_RUNNERS, 200, 250), c.AWS_SDKS[1], "attacker:assume-role"
+    doc = assume_role_event(jenkins.ident, t0, role=role, source_address=ip, user_agent=ua)
+    out = [Item(t0, doc, jenkins.ident.canonical, actor)]
+    t = t0 + rng.uniform(5, 60)
+    for arn in rng.sample(_unread(world, PROD, iac.secrets), 12):
+        t += rng.uniform(1, 15)
+        _aws(out, actor, "GetSecretValue", role, t, secret_id=arn, source_address=ip, user_agent=ua)
+    return out
+
+
+def gcp_impersonation_then_harvest(world: World, rng: random.Random, t0: float) -> list[Item]:
+    """A person's stolen Google session mints a token for the Terraform service account
+    (GenerateAccessToken) and reads 10 secrets as it, from the attacker's address."""
+    tf = _first(world, GcpTerraform)
+    assert isinstance(tf, GcpTerraform)
+    caller = world.gcp_people[len(world.gcp_people) // 2]
+    ip, actor = _attacker_ip(rng), "attacker:gcp-impersonation"
+    doc = token_event("GenerateAccessToken", caller, tf.project, t0, target=tf.who, caller_ip=ip,
+                      user_agent=c.gcloud("auth.print-access-token"))
+    out = [Item(t0, doc, caller.canonical, actor)]
+    names = [n for n in world.gcp_secrets[tf.project.id] if n not in tf.secrets] or world.gcp_secrets[tf.project.id]
+    t = t0 + rng.uniform(5, 60)
+    for name in rng.sample(names, min(10, len(names))):
+        t += rng.uniform(1, 10)
+        doc = secret_manager_event("AccessSecretVersion", tf.who, tf.project, t, secret=name, caller_ip=ip,
+                                   user_agent=c.GCP_LIBS[1])
+        out.append(Item(t, doc, tf.who.canonical, actor))
+    return out
+
+
 AttackFn = Callable[[World, random.Random, float], list[Item]]
 
 
@@ -363,5 +536,62 @@ ATTACKS: tuple[Attack, ...] = (
         "guessed secret names refused on all three clouds (AccessDenied, 403, PERMISSION_DENIED)",
         denied_probing,
         3600,
+    ),
+    *(
+        Attack(
+            f"existing_app_harvest_{n:02d}",
+            f"an existing application's credential reads {n} secrets it never read, by name, from a new address",
+            _app_harvest(n),
+            60 + 20 * n,
+        )
+        for n in HARVEST_SIZES
+    ),
+    Attack(
+        "rotating_address_harvest",
+        "an existing CI role reads 15 new secrets, a new address on every call",
+        rotating_address_harvest,
+        900,
+    ),
+    Attack(
+        "slow_harvest_hourly",
+        "an existing function's role reads 4 new secrets an hour for 6 hours (24)",
+        slow_harvest_hourly,
+        6 * HOUR + 60,
+    ),
+    Attack(
+        "list_then_read_small",
+        "an existing managed identity lists its vault, then reads 4 secrets (below every count threshold)",
+        list_then_read_small,
+        300,
+    ),
+    Attack(
+        "seed_aws_list_get_known",
+        "the seed's AWS test by an existing person's IAM user key: ListSecrets, one GetSecretValue",
+        seed_aws_list_get_known,
+        60,
+    ),
+    Attack(
+        "low_and_slow_known",
+        "an existing application's role reads 30 new secrets one at a time over 6 hours",
+        low_and_slow_known,
+        6 * HOUR + 60,
+    ),
+    Attack(
+        "console_login_then_harvest",
+        "a phished SSO session signs in to the AWS console from a new address and opens 8 secrets",
+        console_login_then_harvest,
+        900,
+    ),
+    Attack(
+        "assume_role_then_harvest",
+        "a leaked IAM user key assumes a deployer role from a VPS and reads 12 secrets as it",
+        assume_role_then_harvest,
+        300,
+    ),
+    Attack(
+        "gcp_impersonation_then_harvest",
+        "a stolen Google session mints a service account token (GenerateAccessToken) and reads 10 secrets",
+        gcp_impersonation_then_harvest,
+        300,
     ),
 )

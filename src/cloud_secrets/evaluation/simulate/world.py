@@ -15,6 +15,14 @@ from . import common as c
 from .actors_aws import AwsCi, AwsIac, AwsLambdaApp, AwsManagedRotation, AwsMonitor, AwsPerson, AwsPoller, AwsRotation
 from .actors_azure import AzAutoscale, AzCi, AzPerson, AzPoller, AzTerraform
 from .actors_gcp import GcpCi, GcpPerson, GcpPoller, GcpRotator, GcpTerraform, GkeAudit
+from .actors_lookalike import (
+    ConsoleAdmin,
+    CrashLoop,
+    CrossAccountDeploy,
+    GcpImpersonatingDeployer,
+    SdkCacheRefresh,
+    SecretSyncController,
+)
 from .common import Item
 
 PROD, STAGING, TOOLING = "111122223333", "444455556666", "777788889999"
@@ -363,7 +371,46 @@ def _aws_actors(rng: random.Random, world: World, n: int, it: Iterator[str]) -> 
                 rng.uniform(3, 14),
                 rng.choice((0.01, 0.03, 0.06, 0.12)),
                 rng.random() < 0.7,
+                vpn_ip=c.pick_ip(rng, c.VPN_POOL, 100, 140) if i % 4 == 1 else None,
             )
+        )
+    _aws_lookalikes(rng, world, n)
+
+
+def _aws_lookalikes(rng: random.Random, world: World, n: int) -> None:
+    """Benign activity that resembles harvesting (actors_lookalike.py), scaled with the population."""
+    prod = world.aws_secrets[PROD]
+    for i in range(_share(n, 0.01, 2)):
+        ident = AwsIdentity.assumed_role(PROD, f"{rng.choice(SERVICES)}-cached-{i}-task-role", stable_hex(32, "c", i))
+        world.actors.append(
+            SdkCacheRefresh(f"aws-app:cache-refresh-{i}", ident, rng.sample(prod, rng.randint(6, 12)),
+                            rng.choice((4, 6, 8)), i, c.private_ip(rng, 11), c.AWS_SDKS[0])
+        )
+    for i in range(_share(n, 0.01, 2)):
+        ident = AwsIdentity.assumed_role(PROD, f"{rng.choice(SERVICES)}-flaky-{i}-task-role", stable_hex(32, "f", i))
+        world.actors.append(
+            CrashLoop(f"aws-app:crash-loop-{i}", ident, rng.sample(prod, rng.randint(3, 6)), c.private_ip(rng, 12),
+                      c.AWS_SDKS[3])
+        )
+    for flavor in ("eso", "csi")[: max(1, min(2, n // 100))]:
+        name = "external-secrets-operator" if flavor == "eso" else "secrets-store-csi-driver"
+        ident = AwsIdentity.assumed_role(PROD, f"eks-prod-{name}", f"botocore-session-{stable_hex(10, name)}")
+        world.actors.append(
+            SecretSyncController(f"k8s-sync:{name}", ident, rng.sample(prod, rng.randint(30, 45)),
+                                 c.pick_ip(rng, c.CI_RUNNERS, 121, 129), flavor, phase=rng.uniform(0, 600))
+        )
+    for i in range(max(1, n // 100)):
+        email = f"sso-admin-{i}@example.com"
+        ident = AwsIdentity.assumed_role(PROD, SSO_ROLES[2], email, role_path=SSO_PATH, mfa=True)
+        world.actors.append(
+            ConsoleAdmin(f"person:{email}", ident, TZS[i % len(TZS)], c.pick_ip(rng, c.OFFICE_NAT, 10, 19),
+                         c.pick_ip(rng, c.VPN_POOL, 100, 140), rng.sample(prod, 25))
+        )
+    for i in range(max(1, n // 150)):
+        ci = AwsIdentity.assumed_role(TOOLING, f"gha-platform-release-{i}", "GitHubActions")
+        deploy = AwsIdentity.assumed_role(PROD, f"cross-account-deploy-{i}", f"release-{i}")
+        world.actors.append(
+            CrossAccountDeploy(f"aws-ci:cross-account-deploy-{i}", ci, deploy, rng.sample(prod, 24), 3.0)
         )
 
 
@@ -489,6 +536,20 @@ def _gcp_actors(rng: random.Random, world: World, n: int, it: Iterator[str]) -> 
             )
         )
     rot = GcpPrincipal.service_account("secret-rotator", PROJECTS[0].id)
+    for i in range(max(1, n // 150)):
+        project = PROJECTS[i % 2]
+        caller = GcpPrincipal.user(f"platform-ops-{i}@example.com")
+        world.actors.append(
+            GcpImpersonatingDeployer(
+                f"gcp-iac:impersonating-deployer-{i}",
+                caller,
+                GcpPrincipal.service_account(f"deployer-{i}", project.id),
+                project,
+                rng.sample(world.gcp_secrets[project.id], 8),
+                TZS[i % len(TZS)],
+                c.pick_ip(rng, c.OFFICE_NAT, 10, 19),
+            )
+        )
     world.actors.append(
         GcpRotator("gcp-rotation:secret-rotator", rot, PROJECTS[0], world.gcp_secrets[PROJECTS[0].id][:12], 3)
     )

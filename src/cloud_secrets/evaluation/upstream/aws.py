@@ -28,6 +28,7 @@ from ._common import (
     stable_uuid,
     stable_uuid_pair,
 )
+from .geo import enrich_source
 
 DATASET = "aws.cloudtrail"
 SECRETS_MANAGER = "secretsmanager.amazonaws.com"
@@ -347,6 +348,7 @@ def cloudtrail_event(
     if is_ip(address):
         doc["source"]["ip"] = address
         doc["related"] = {"ip": [address]}
+        enrich_source(doc)
     user, related_users = _user_fields(identity)
     if user:
         doc["user"] = user
@@ -497,3 +499,84 @@ def batch_companion_events(
         )
         for i, arn in enumerate(secret_arns)
     ]
+
+
+SIGNIN = "signin.amazonaws.com"
+STS = "sts.amazonaws.com"
+
+
+def console_login_event(
+    identity: AwsIdentity,
+    ts: Timestamp,
+    *,
+    source_address: str,
+    user_agent: str,
+    success: bool = True,
+    mfa: bool = True,
+) -> dict[str, Any]:
+    """A `ConsoleLogin` sign-in event (`eventSource: signin.amazonaws.com`, `eventType: AwsConsoleSignIn`):
+    an IAM user's password sign-in, or a federated / IAM Identity Center session (AssumedRole) opening
+    the console. The sign-in carries the same `userIdentity` (so the same `user.id`, the principal id) as
+    the calls the session makes afterwards, and no access key. Success or failure is in
+    responseElements `{"ConsoleLogin": "Success"}`; a failure also has errorMessage "Failed authentication"
+    (AWS CloudTrail User Guide, "AWS console sign-in events")."""
+    ident = dataclasses.replace(identity, access_key_id=None)
+    doc = cloudtrail_event(
+        "ConsoleLogin",
+        ident,
+        ts,
+        event_source=SIGNIN,
+        region="us-east-1",
+        source_address=source_address,
+        user_agent=user_agent,
+        response_elements={"ConsoleLogin": "Success" if success else "Failure"},
+        error_message=None if success else "Failed authentication",
+        read_only=False,
+    )
+    trail = doc["aws"]["cloudtrail"]
+    trail["event_type"] = "AwsConsoleSignIn"
+    trail["additional_eventdata"] = {
+        "login_to": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
+        "mobile_version": False,
+        "mfa_used": mfa,
+    }
+    return doc
+
+
+def assume_role_event(
+    caller: AwsIdentity,
+    ts: Timestamp,
+    *,
+    role: AwsIdentity,
+    source_address: str,
+    user_agent: str,
+    action: str = "AssumeRole",
+    region: str = "us-east-1",
+) -> dict[str, Any]:
+    """An STS `AssumeRole` / `AssumeRoleWithWebIdentity` / `AssumeRoleWithSAML` call by `caller` that returns
+    the temporary credentials of `role` (an AssumedRole identity: its role ARN, session name and `ASIA...`
+    key appear in requestParameters and responseElements). The event's `userIdentity` is the caller's (for
+    the web-identity and SAML actions, the federated user); the session's own calls later carry `role`'s
+    principal id and access key."""
+    params: dict[str, Any] = {"roleArn": role.role_arn, "roleSessionName": role.session_name, "durationSeconds": 3600}
+    t = epoch_seconds(ts)
+    response = {
+        "credentials": {
+            "accessKeyId": role.access_key_id,
+            "sessionToken": "<redacted>",
+            "expiration": iso(t + 3600),
+        },
+        "assumedRoleUser": {"assumedRoleId": role.principal_id, "arn": role.arn},
+    }
+    return cloudtrail_event(
+        action,
+        caller,
+        ts,
+        event_source=STS,
+        region=region,
+        source_address=source_address,
+        user_agent=user_agent,
+        request_parameters=params,
+        response_elements=response,
+        read_only=True,
+    )

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from ...timestamps import Timestamp, epoch_seconds, iso
 from ._common import ECS_VERSION, data_stream, digest, is_ip
+from .geo import enrich_source
 
 DATASET = "gcp.audit"
 SECRET_MANAGER = "secretmanager.googleapis.com"
@@ -162,6 +163,7 @@ def audit_event(
         doc["orchestrator"] = _orchestrator(k8s_cluster, resource_name)
     if caller_ip and is_ip(caller_ip):
         doc["source"] = {"ip": caller_ip}
+        enrich_source(doc)
     if user_agent:
         doc["user_agent"] = {"original": user_agent}
     return doc
@@ -281,4 +283,46 @@ def secret_manager_event(
             f"Permission '{permission}' denied for resource '{requested}' (or it may not exist)." if denied else None
         ),
         log_type=log_type,  # type: ignore[arg-type]
+    )
+
+
+IAM_CREDENTIALS = "iamcredentials.googleapis.com"
+_TOKEN_METHODS = {
+    "GenerateAccessToken": "iam.serviceAccounts.getAccessToken",
+    "GenerateIdToken": "iam.serviceAccounts.getOpenIdToken",
+    "SignJwt": "iam.serviceAccounts.signJwt",
+    "SignBlob": "iam.serviceAccounts.signBlob",
+}
+
+
+def token_event(
+    method: str,
+    caller: GcpPrincipal,
+    project: GcpProject,
+    ts: Timestamp,
+    *,
+    target: GcpPrincipal,
+    caller_ip: str | None = None,
+    user_agent: str | None = None,
+    granted: bool = True,
+) -> dict[str, Any]:
+    """An IAM Service Account Credentials API call (`GenerateAccessToken`, `SignJwt`, ...): `caller`
+    impersonates the service account `target`. Google logs these as Data Access entries of
+    `iamcredentials.googleapis.com` with the short method name (Google Cloud "IAM audit logging": method
+    `GenerateAccessToken`, resource `projects/-/serviceAccounts/<account>`, permission
+    `iam.serviceAccounts.getAccessToken`); the integration keeps the caller in `client.user.email` and the
+    account in `gcp.audit.resource_name`."""
+    resource = f"projects/-/serviceAccounts/{target.email}"
+    return audit_event(
+        method,
+        caller,
+        project,
+        ts,
+        service_name=IAM_CREDENTIALS,
+        resource_name=resource,
+        permission=_TOKEN_METHODS[method],
+        granted=granted,
+        status_code=None if granted else 7,
+        caller_ip=caller_ip,
+        user_agent=user_agent,
     )
