@@ -70,6 +70,7 @@ class SummaryBuilder:
 
     def __init__(self) -> None:
         self.groups: dict[tuple[Any, ...], _Acc] = {}
+        self.oldest: datetime | None = None  # the earliest hour among the groups (rows_before's fast path)
 
     def add(self, doc: Mapping[str, Any], hour: datetime | None = None) -> tuple[Any, ...] | None:
         """Count `doc` in its group; returns the group's key (hour, *GROUP_BY values), or None when the
@@ -83,13 +84,19 @@ class SummaryBuilder:
         acc = self.groups.get(key)
         if acc is None:
             acc = self.groups[key] = _Acc()
+            if self.oldest is None or key[0] < self.oldest:
+                self.oldest = key[0]
         acc.add(doc)
         return key
 
     def rows_before(self, bound: datetime) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
         """(key, row) of the hours starting before `bound`, sorted by hour and group, and forgotten."""
+        if self.oldest is None or bound <= self.oldest:
+            return []  # called for every document: nothing is due until the oldest open hour is
         done = sorted(k for k in self.groups if k[0] < bound)
-        return [(k, _row(k, self.groups.pop(k))) for k in done]
+        out = [(k, _row(k, self.groups.pop(k))) for k in done]
+        self.oldest = min((k[0] for k in self.groups), default=None)
+        return out
 
     def rows(self) -> list[dict[str, Any]]:
         return [row for _, row in self.rows_before(datetime.max.replace(tzinfo=UTC))]
