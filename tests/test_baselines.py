@@ -30,7 +30,7 @@ from cloud_secrets.elastic import pivot
 from cloud_secrets.elastic.ingest import bulk_index
 from cloud_secrets.elastic.tag import tag_documents
 from cloud_secrets.evaluation import baselines
-from cloud_secrets.evaluation.backtest import package_rules, select
+from cloud_secrets.evaluation.backtest import package_rules, run_lines, select
 from cloud_secrets.evaluation.backtest.derived import DerivedRunner, runner_for
 from cloud_secrets.evaluation.simulate import Options, generate
 from cloud_secrets.evaluation.upstream import AwsIdentity, secrets_manager_event
@@ -428,3 +428,57 @@ def test_replayed_documents_stay_out_of_the_baselines() -> None:
     replayed = {**doc, "tags": ["secret_access", SIMULATED_TAG]}
     assert not baselines.is_secret_access(replayed) and baselines.summary_rows([replayed]) == []
     assert {"term": {"tags": SIMULATED_TAG}} in transform.SOURCE_QUERY["bool"]["must_not"]
+
+
+# --- one identity on two clouds in one hour ----------------------------------------------------------------
+
+MULTI = "deploy@example.com"
+
+
+def two_cloud_history(sudden_per_cloud: int = 9) -> list[dict[str, Any]]:
+    """Tagged documents as the field contract (DESIGN.md) describes them: one person reading Secrets Manager
+    and Secret Manager in the same hours, 4 distinct secrets on each cloud for 20 hours, then 9 on each. The
+    transform writes two rows per hour (its groups include the provider): the identity's hour is their sum."""
+    docs: list[dict[str, Any]] = []
+    ids = {"aws": "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/{n}",
+           "gcp": "projects/p1/secrets/app-{n}"}
+    datasets = {"aws": "aws.cloudtrail", "gcp": "gcp.audit"}
+
+    def hour(start: datetime, per_cloud: int) -> None:
+        for n in range(per_cloud):
+            for k, (provider, form) in enumerate(ids.items()):
+                at = start + timedelta(minutes=2 * n + k)
+                docs.append({"@timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "tags": ["secret_access"],
+                             "data_stream": {"type": "logs", "dataset": datasets[provider],
+                                             "namespace": "default"},
+                             "source": {"ip": "192.0.2.7"},
+                             "cloud_secrets": {"identity": MULTI, "identity_type": "user", "provider": provider,
+                                               "operation": "read", "outcome": "success",
+                                               "secret": {"id": [form.format(n=n)], "count": 1}}})
+
+    for h in range(20):
+        hour(START + timedelta(hours=h), 4)
+    hour(START + timedelta(hours=24), sudden_per_cloud)
+    return docs
+
+
+def test_an_identity_hour_on_two_clouds_is_one_hour() -> None:
+    """20 hours of 8 secrets (4 per cloud) set a limit of max(10, 8 + 8) = 16; the hour of 18 (9 per cloud) is
+    above it. Counting each row as an hour (median 4, limit 10, current 9, as version 2 did) misses it. The
+    reference and the rule's own ES|QL in the backtest agree."""
+    docs = two_cloud_history()
+    rows = baselines.summary_rows(docs)
+    assert len(rows) == 42  # two rows an hour
+    fired = baselines.judged_hours(rows, run_minute=0)
+    assert [(d.identity, d.current_secrets, d.baseline_hours, d.baseline_median, d.limit) for _, d in fired] == [
+        (MULTI, 18, 20, 8, 16)]
+    assert baselines.judged_hours(rows) == list(baselines.hourly_runs(rows))
+    result = run_lines((orjson.dumps(d) for d in docs), "two-clouds",
+                       select(package_rules(), ["baseline_deviation"]))
+    assert [_backtest_key(a.to_json()) for a in result.alerts] == [
+        _reference_key(line) for line in baselines.backtest_alerts(rows, run_minute=0)]
+    assert result.alerts[0].fields["providers"] == ["aws", "gcp"]
+    assert len(result.alerts[0].lines) == 18  # both clouds' reads of the hour
+    # below the limit on the sum, nothing fires
+    quiet = baselines.summary_rows(two_cloud_history(sudden_per_cloud=8))
+    assert baselines.judged_hours(quiet) == []

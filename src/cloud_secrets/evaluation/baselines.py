@@ -10,7 +10,7 @@ for tests and backtests.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,6 +70,7 @@ class SummaryBuilder:
 
     def __init__(self) -> None:
         self.groups: dict[tuple[Any, ...], _Acc] = {}
+        self.oldest: datetime | None = None  # the earliest hour among the groups (rows_before's fast path)
 
     def add(self, doc: Mapping[str, Any], hour: datetime | None = None) -> tuple[Any, ...] | None:
         """Count `doc` in its group; returns the group's key (hour, *GROUP_BY values), or None when the
@@ -83,13 +84,19 @@ class SummaryBuilder:
         acc = self.groups.get(key)
         if acc is None:
             acc = self.groups[key] = _Acc()
+            if self.oldest is None or key[0] < self.oldest:
+                self.oldest = key[0]
         acc.add(doc)
         return key
 
     def rows_before(self, bound: datetime) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
         """(key, row) of the hours starting before `bound`, sorted by hour and group, and forgotten."""
+        if self.oldest is None or bound <= self.oldest:
+            return []  # called for every document: nothing is due until the oldest open hour is
         done = sorted(k for k in self.groups if k[0] < bound)
-        return [(k, _row(k, self.groups.pop(k))) for k in done]
+        out = [(k, _row(k, self.groups.pop(k))) for k in done]
+        self.oldest = min((k[0] for k in self.groups), default=None)
+        return out
 
     def rows(self) -> list[dict[str, Any]]:
         return [row for _, row in self.rows_before(datetime.max.replace(tzinfo=UTC))]
@@ -134,43 +141,55 @@ def secrets_in_hour(row: Mapping[str, Any]) -> int:
         _get(row, f"{SUMMARY}.batch_unnamed.secrets") or 0)
 
 
-def mad(values: list[float]) -> float:
+def mad(values: Sequence[float]) -> float:
     """Median absolute deviation (unscaled), as Elasticsearch's MEDIAN_ABSOLUTE_DEVIATION."""
     centre = statistics.median(values)
     return statistics.median(abs(v - centre) for v in values)
 
 
-def limit_for(history: list[float], margin: Margin) -> float:
+def limit_for(history: Sequence[float], margin: Margin) -> float:
     if not history:
         return margin.floor
     median = statistics.median(history)
     return max(margin.floor, median + max(margin.k * mad(history), median))
 
 
+def identity_hours(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[datetime, tuple[int, str]]]:
+    """identity -> start of hour -> (distinct secrets read, the hour's `@timestamp` as written): the rule's
+    first STATS. The transform writes one row per identity, identity type and provider, so an identity
+    active on two clouds (or under two types) in one hour has two rows; its hour is their sum (secret ids
+    of different stores never coincide)."""
+    out: dict[str, dict[datetime, tuple[int, str]]] = {}
+    for row in rows:
+        stamp = _get(row, "@timestamp")
+        hours = out.setdefault(_get(row, "cloud_secrets.identity"), {})
+        ts = to_datetime(stamp)
+        before = hours.get(ts)
+        hours[ts] = (secrets_in_hour(row) + (before[0] if before else 0), stamp)
+    return out
+
+
+def _deviation(identity: str, value: int, stamp: str, past: list[int], margin: Margin) -> Deviation | None:
+    limit = limit_for(past, margin)
+    if value <= limit:
+        return None
+    return Deviation(identity, value, stamp, statistics.median(past) if past else None,
+                     mad(past) if past else None, len(past), limit)
+
+
 def deviations(rows: Iterable[Mapping[str, Any]], now: datetime, margin: Margin = DEFAULT_MARGIN) -> list[Deviation]:
     """What `baseline_deviation` returns when it runs at `now` over the summary rows."""
     start, recent_from, recent_to = now - margin.history, now - margin.recent_from, now - margin.recent_to
-    history: dict[str, list[float]] = {}
-    current: dict[str, tuple[int, str]] = {}
-    for row in rows:
-        ts = to_datetime(_get(row, "@timestamp"))
-        if ts < start or ts > recent_to:
-            continue
-        identity = _get(row, "cloud_secrets.identity")
-        value = secrets_in_hour(row)
-        if ts <= recent_from:
-            history.setdefault(identity, []).append(value)
-        else:
-            best = current.get(identity)
-            hour = _get(row, "@timestamp")
-            current[identity] = (max(value, best[0]) if best else value, max(hour, best[1]) if best else hour)
     out = []
-    for identity, (value, hour) in sorted(current.items()):
-        past = history.get(identity, [])
-        limit = limit_for(past, margin)
-        if value > limit:
-            out.append(Deviation(identity, value, hour, statistics.median(past) if past else None,
-                                 mad(past) if past else None, len(past), limit))
+    for identity, hours in sorted(identity_hours(rows).items()):
+        window = {ts: v for ts, v in hours.items() if start <= ts <= recent_to}
+        recent = [v for ts, v in window.items() if ts > recent_from]
+        if not recent:
+            continue
+        value, stamp = max(v for v, _ in recent), max(s for _, s in recent)
+        dev = _deviation(identity, value, stamp, [v for ts, (v, _) in window.items() if ts <= recent_from], margin)
+        if dev is not None:
+            out.append(dev)
     return out
 
 
@@ -186,32 +205,23 @@ def hourly_runs(rows: list[Mapping[str, Any]], margin: Margin = DEFAULT_MARGIN) 
         t += INTERVAL
 
 
-
 def judged_hours(rows: Iterable[Mapping[str, Any]], margin: Margin = DEFAULT_MARGIN,
                  run_minute: int = 5) -> list[tuple[datetime, Deviation]]:
     """The same alerts as `hourly_runs` (rule run every hour at hh:`run_minute`), computed per identity in
-    one pass: the hour starting at S is judged by the run at S + 2h + run_minute against the identity's
-    hours in [run - history, run - recent_from]. For backtests over many identities and days."""
-    per: dict[str, list[tuple[datetime, int, str]]] = {}
-    for row in rows:
-        stamp = _get(row, "@timestamp")
-        per.setdefault(_get(row, "cloud_secrets.identity"), []).append(
-            (to_datetime(stamp), secrets_in_hour(row), stamp))
+    one pass over `identity_hours`: the hour starting at S is judged by the run at S + 2h + run_minute
+    against the identity's hours in [run - history, run - recent_from]. For backtests over many identities
+    and days."""
     out = []
-    for identity, hours in sorted(per.items()):
-        merged: dict[datetime, tuple[int, str]] = {}
-        for ts, value, stamp in hours:  # several rows of one identity and hour (other provider or type)
-            merged[ts] = (max(value, merged[ts][0]), stamp) if ts in merged else (value, stamp)
-        ordered = sorted(merged.items())
+    for identity, hours in sorted(identity_hours(rows).items()):
+        ordered = sorted(hours.items())
         for i, (ts, (value, stamp)) in enumerate(ordered):
             run = ts + timedelta(hours=2, minutes=run_minute)
             if not run - margin.recent_from < ts <= run - margin.recent_to:
                 continue
             past = [v for t, (v, _) in ordered[:i] if run - margin.history <= t <= run - margin.recent_from]
-            limit = limit_for(past, margin)
-            if value > limit:
-                out.append((run, Deviation(identity, value, stamp, statistics.median(past) if past else None,
-                                           mad(past) if past else None, len(past), limit)))
+            dev = _deviation(identity, value, stamp, past, margin)
+            if dev is not None:
+                out.append((run, dev))
     return sorted(out, key=lambda item: (item[0], item[1].identity))
 
 

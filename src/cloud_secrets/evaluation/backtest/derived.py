@@ -41,6 +41,7 @@ from ...assets.transform import DEST_ALIAS, DEST_INDEX, SOURCE_FIELDS, TRANSFORM
 from ...errors import UserError
 from ...timestamps import to_datetime
 from .. import baselines
+from . import baseline_runner
 from .alerts import Alert, alert_from_events
 from .conditions import Literals
 from .durations import duration_ms
@@ -229,6 +230,9 @@ def derived_runner(rule: Rule, inner: Runner) -> Runner:
     return inner
 
 
-def runner_for(rule: Rule) -> Runner:
-    """The rule's runner; over a derived index (the transform's summary) wrapped to be fed by its source."""
+def runner_for(rule: Rule, incremental: bool = True) -> Runner:
+    """The rule's runner; over a derived index (the transform's summary) wrapped to be fed by its source.
+    `baseline_deviation` is evaluated incrementally (baseline_runner.py) unless `incremental` is off."""
+    if incremental and baseline_runner.applies(rule):
+        return derived_runner(rule, baseline_runner.BaselineDeviationRunner(rule))
     return derived_runner(rule, RUNNERS[rule.type](rule))

@@ -1,0 +1,202 @@
+"""`baseline_deviation` evaluated incrementally: the same alerts as its ES|QL, without re-reading 14 days.
+
+The rule (catalog/rules/baseline_deviation.yml) runs every hour over the transform's summary rows of the
+last 14 days: a first STATS sums each identity's rows of an hour, a second takes, per identity, MEDIAN,
+MEDIAN_ABSOLUTE_DEVIATION and COUNT of its past hours (`<= NOW() - 140 minutes`) and MAX of its hour judged
+(`(NOW() - 140 minutes, NOW() - 80 minutes]`), and keeps the identities above `limit`. Run as written by
+the generic ES|QL runner (esql_compile.py), every hourly run regroups every row of the 14-day window: on
+the simulated week (300 identities) that is most of the whole pack's time.
+
+`BaselineDeviationRunner` keeps what the query recomputes: per identity, its hours in the window in time
+order (the first STATS, summed as rows arrive) with the rows behind each, the sorted values of its past
+hours (updated as hours pass into the past and out of the window), and the providers and identity types of
+its rows. A run expires hours older than the window and judges only the identities with an hour in the
+judged range, with the formulas of the ES|QL runner (`esql_values`: MEDIAN and MEDIAN_ABSOLUTE_DEVIATION by
+linear interpolation, MAX, VALUES), so values, types and the order of alerts within a run are those of the
+rule's own query. tests/test_baseline_runner.py checks that on random histories, several seeds, against
+the ES|QL runner. The runner is used only when the rule's query carries the numbers of `Margin` it computes
+with (`applies`); otherwise the ES|QL runner runs the query as written.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...assets.transform import Margin
+from . import esql_values as v
+from .esql_compile import compile_esql
+from .events import Event
+from .rulepack import Rule
+from .runners import ScheduledRunner
+
+SLUG = "baseline_deviation"
+MARGIN = Margin()
+_MINUTE_MS = 60_000
+_IDENTITY = "cloud_secrets.identity"
+
+
+def applies(rule: Rule, margin: Margin = MARGIN) -> bool:
+    """The rule is `baseline_deviation` and its query carries the margin this runner computes with (the
+    text tests/test_baselines.py checks too)."""
+    if rule.slug != SLUG or rule.type != "esql":
+        return False
+    needles = (f"EVAL floor = {margin.floor}, k = {int(margin.k)}", f"NOW() - {margin.history.days} days",
+               f"NOW() - {int(margin.recent_from.total_seconds() // 60)} minutes",
+               f"NOW() - {int(margin.recent_to.total_seconds() // 60)} minutes",
+               "BY cloud_secrets.identity, @timestamp")
+    return all(n in rule.query for n in needles) and rule.lookback_ms == margin.history.total_seconds() * 1000
+
+
+@dataclass
+class _Hour:
+    ts: int
+    secrets: int | None = None  # SUM of the rows' `read_success.secrets + batch_unnamed.secrets` (null: none)
+    rows: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class _Identity:
+    hours: deque[_Hour] = field(default_factory=deque)  # in time order
+    past: list[int] = field(default_factory=list)  # sorted secrets of hours[:counted] (the non-null ones)
+    counted: int = 0
+    providers: Counter[Any] = field(default_factory=Counter)
+    types: Counter[Any] = field(default_factory=Counter)
+
+
+class BaselineDeviationRunner(ScheduledRunner):
+    """The inner runner of `baseline_deviation` (derived.py feeds it summary rows as the transform writes them)."""
+
+    def __init__(self, rule: Rule, margin: Margin = MARGIN) -> None:
+        super().__init__(rule)
+        plan = compile_esql(rule.query)
+        self.index = plan.sources
+        self.literals = plan.literals
+        self.reads = plan.fields
+        self.margin = margin
+        self.history_ms = int(margin.history.total_seconds() * 1000)
+        self.recent_from_ms = int(margin.recent_from.total_seconds() * 1000)
+        self.recent_to_ms = int(margin.recent_to.total_seconds() * 1000)
+        self.identities: dict[Any, _Identity] = {}
+        self.by_hour: dict[int, set[Any]] = {}  # hour -> identities with a row in it
+
+    def feed(self, ev: Event) -> None:
+        doc = ev.doc
+        cs = doc.get("cloud_secrets") or {}
+        identity = cs.get("identity")
+        if identity is None:
+            return
+        summary = cs.get("summary") or {}
+        named = (summary.get("read_success") or {}).get("secrets")
+        unnamed = (summary.get("batch_unnamed") or {}).get("secrets")
+        state = self.identities.get(identity)
+        if state is None:
+            state = self.identities[identity] = _Identity()
+        hour = self._hour(state, ev.ts, identity)
+        if named is not None and unnamed is not None:  # `a + b` is null when either is, and SUM skips nulls
+            hour.secrets = (hour.secrets or 0) + named + unnamed
+        hour.rows.append(ev)
+        state.providers[cs.get("provider")] += 1
+        state.types[cs.get("identity_type")] += 1
+
+    def _hour(self, state: _Identity, ts: int, identity: Any) -> _Hour:
+        """The identity's hour `ts`, kept in time order (the transform writes hours in order: it is the last
+        one or a new last one)."""
+        hours = state.hours
+        if hours and hours[-1].ts == ts and len(hours) > state.counted:
+            return hours[-1]
+        if hours and hours[-1].ts >= ts:  # not the transform's order: the past hours are counted again
+            state.past, state.counted = [], 0
+            if hours[-1].ts == ts:
+                return hours[-1]
+        new = _Hour(ts)
+        if not hours or hours[-1].ts < ts:
+            hours.append(new)
+        else:
+            found = next((h for h in hours if h.ts == ts), None)
+            if found is not None:
+                return found
+            hours.insert(sum(1 for h in hours if h.ts < ts), new)
+        self.by_hour.setdefault(ts, set()).add(identity)
+        return new
+
+    def _expire(self, start: int) -> None:
+        for ts in [t for t in self.by_hour if t < start]:
+            for identity in self.by_hour.pop(ts):
+                state = self.identities[identity]
+                while state.hours and state.hours[0].ts < start:
+                    gone = state.hours.popleft()
+                    if state.counted:
+                        state.counted -= 1
+                        if gone.secrets is not None:
+                            del state.past[bisect.bisect_left(state.past, gone.secrets)]
+                    for row in gone.rows:
+                        cs = row.doc["cloud_secrets"]
+                        _drop(state.providers, cs.get("provider"))
+                        _drop(state.types, cs.get("identity_type"))
+                if not state.hours:
+                    del self.identities[identity]
+
+    def _run(self, run: int) -> None:
+        self._expire(run - self.history_ms)
+        past_to, recent_to = run - self.recent_from_ms, run - self.recent_to_ms
+        judged = set()
+        for ts, identities in self.by_hour.items():
+            if past_to < ts <= recent_to:
+                judged |= identities
+        found = []
+        m = self.margin
+        for identity in judged:
+            state = self.identities[identity]
+            hours, past = state.hours, state.past
+            while state.counted < len(hours) and hours[state.counted].ts <= past_to:
+                if hours[state.counted].secrets is not None:
+                    bisect.insort(past, hours[state.counted].secrets)  # type: ignore[arg-type]
+                state.counted += 1
+            recent = [h for h in itertools.islice(hours, state.counted, None) if h.ts <= recent_to]
+            current = v.AGGREGATES["MAX"]([h.secrets for h in recent])
+            median = _median(past)
+            mad = None if median is None else _median(sorted([abs(x - median) for x in past]))
+            if median is None or mad is None:
+                limit: float = m.floor
+            else:
+                k_mad = int(m.k) * mad
+                spread = k_mad if k_mad > median else median
+                limit = m.floor if median + spread < m.floor else median + spread
+            if current is None or not current > limit:
+                continue
+            newest = state.hours[-1]
+            fields = {_IDENTITY: identity, "current_secrets": current,
+                      "current_hour": v.EsDate(max(h.ts for h in recent)), "limit": limit,
+                      "baseline_median": median, "baseline_mad": mad, "baseline_hours": len(past),
+                      "providers": _values(state.providers), "identity_types": _values(state.types)}
+            # the query's group order (first row of the identity in the window), then SORT current_secrets DESC
+            found.append((-current, state.hours[0].rows[0].index, newest.rows, fields))
+        found.sort(key=lambda item: item[:2])
+        for _, _, rows, fields in found:
+            self.alerts.append(self.make_alert(list(rows), fields, run))
+
+
+def _median(ordered: list[Any]) -> float | None:
+    """MEDIAN of sorted numbers, as `esql_values.percentile(nums, 50)` computes it (which sorts them first)."""
+    if not ordered:
+        return None
+    rank = (len(ordered) - 1) * 50 / 100
+    lo, hi = math.floor(rank), math.ceil(rank)
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo))
+
+
+def _drop(counter: Counter[Any], key: Any) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
+
+
+def _values(counter: Counter[Any]) -> Any:
+    """VALUES(...) of the identity's rows: sorted distinct values, a single value unwrapped, null when none."""
+    return v.AGGREGATES["VALUES"]([k for k in counter if k is not None])
+
