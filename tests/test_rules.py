@@ -187,6 +187,7 @@ def _edit(path: Path, key: str, value: object) -> None:
     ("type", "query", "type"),
     ("suppression", {"group_by": ["cloud_secrets.identity"], "duration": "1h"}, "threshold fields"),
     ("suppression", {"duration": "1d"}, "seconds, minutes or hours"),
+    ("building_block", "yes", "expected true or false"),
 ])
 def test_a_broken_rule_fails_with_file_line_and_field(tmp_path: Path, key: str, value: object, message: str) -> None:
     directory = _copy_rules(tmp_path)

@@ -40,11 +40,17 @@ def _detection_settings(rule: Rule) -> str:
     return f">= {limit} in {rule.lookback}" if limit else f"any matching event in {rule.lookback}"
 
 
+def tier(rule: Rule) -> str:
+    """Building blocks feed the higher-order rule and stay out of the Alerts table; the others are visible."""
+    return "building block" if rule.building_block else "visible"
+
+
 def rules_table(rules: Iterable[Rule]) -> str:
-    rows = ["| rule (slug) | type | severity | key settings | what it catches | what it does not catch |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| rule (slug) | type | tier | severity | key settings | what it catches | what it does not catch |",
+            "|---|---|---|---|---|---|---|"]
     for r in rules:
-        rows.append(f"| `{r.slug}`<br>{r.name} | {r.type} | {r.severity} ({r.risk_score}) | {key_settings(r)} | "
+        rows.append(f"| `{r.slug}`<br>{r.name} | {r.type} | {tier(r)} | {r.severity} ({r.risk_score}) | "
+                    f"{key_settings(r)} | "
                     f"{r.catches} | {r.misses} |")
     return "\n".join(rows) + "\n"
 

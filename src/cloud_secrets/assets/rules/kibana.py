@@ -15,6 +15,8 @@ from .loader import rules as load_rules
 from .model import Rule
 
 RULE_DIR = "package/kibana/security_rule"
+# The one value Kibana accepts for `building_block_type` (its rule schema: BuildingBlockType = "default").
+BUILDING_BLOCK_TYPE = "default"
 AUTHOR = ["cloud-secrets"]
 LICENSE = "Apache-2.0"
 # Integration package versions the rules were written against (documents shaped as in
@@ -99,6 +101,8 @@ def attributes(rule: Rule, cat: Catalog, defs: FieldDefs) -> dict[str, Any]:
         "type": rule.type,
         "version": rule.version,
     }
+    if rule.building_block:
+        attrs["building_block_type"] = BUILDING_BLOCK_TYPE
     if rule.type != "esql":
         attrs["index"] = indices.rule_indices(cat, templating.classes_used(rule.query_template))
     if rule.threshold:

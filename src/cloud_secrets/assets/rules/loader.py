@@ -26,7 +26,7 @@ FORBIDDEN_FIELDS = ("cloud_secrets.automation", "cloud_secrets.automation_reason
 
 REQUIRED = ("slug", "rule_id", "version", "name", "type", "severity", "risk_score", "interval", "lookback",
             "description", "query", "catches", "misses", "false_positives", "guide", "references")
-OPTIONAL = ("threshold", "new_terms", "suppression", "allowlist", "deviations", "why_this_type")
+OPTIONAL = ("threshold", "new_terms", "suppression", "allowlist", "deviations", "why_this_type", "building_block")
 GUIDE_KEYS = ("summary", "investigation", "false_positive_analysis", "response")
 
 
@@ -185,6 +185,9 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
     allowlist = data.get("allowlist", False)
     if not isinstance(allowlist, bool):
         raise src.fail("allowlist", "expected true or false")
+    building_block = data.get("building_block", False)
+    if not isinstance(building_block, bool):
+        raise src.fail("building_block", f"expected true or false, got {building_block!r}")
     rule = Rule(
         slug=slug, rule_id=rule_id, version=_int(src, data, "version", "version"),
         name=_str(src, data, "name"), type=rtype, severity=severity, risk_score=risk,
@@ -198,6 +201,7 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
         suppression=_suppression(src, data["suppression"], rtype) if "suppression" in data else None,
         deviations=_strs(src, data, "deviations", required=False),
         why_this_type=data["why_this_type"].strip() if isinstance(data.get("why_this_type"), str) else None,
+        building_block=building_block,
     )
     _check_fields(src, rule, defs)
     return rule
