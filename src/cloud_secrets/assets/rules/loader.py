@@ -10,6 +10,7 @@ from typing import Any
 
 from ... import paths
 from ...errors import UserError
+from ..alert_fields import ALERT_FIELD_MAP, alert_field_map
 from ..catalog import Catalog, catalog
 from ..fields import FieldDefs, load_fields
 from ..transform import dest_field_types
@@ -123,6 +124,13 @@ def _suppression(src: Source, data: Any, rtype: str) -> Suppression:
 
 def _check_fields(src: Source, rule: Rule, defs: FieldDefs) -> None:
     names = list(syntax.fields(rule.language, rule.query))
+    if reads_alerts(rule.query, rule.language):
+        mapped = alert_field_map()
+        for name in names + list(rule.suppression.group_by if rule.suppression else ()):
+            if name not in mapped:
+                raise src.fail("query", f"field {name} is not mapped in the alerts index "
+                                        f"({ALERT_FIELD_MAP.name}): Kibana keeps it unsearchable in _source")
+        return
     if rule.threshold:
         names += list(rule.threshold.field) + [f for f in [rule.threshold.cardinality_field] if f]
     if rule.new_terms:
@@ -138,7 +146,12 @@ def _check_fields(src: Source, rule: Rule, defs: FieldDefs) -> None:
                                     "(package/data_stream/secret_access/fields/) nor a summary transform field")
 
 
-def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
+def reads_alerts(query: str, language: str) -> bool:
+    """The rule reads Elastic Security's alerts (a higher-order rule), not events."""
+    return language == "esql" and any(p.startswith(".alerts-security") for p in syntax.esql_sources(query))
+
+
+def load_rule(path: Path, cat: Catalog, defs: FieldDefs, rule_ids: dict[str, str] | None = None) -> Rule:
     src = load(path)
     data = src.data
     if not isinstance(data, dict):
@@ -174,7 +187,7 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
     template = _str(src, data, "query")
     language = {"eql": "eql", "esql": "esql"}.get(rtype, "lucene")
     try:
-        query = templating.render(template, cat, language)
+        query = templating.render(template, cat, language, rule_ids)
         syntax.check(language, query)
     except (templating.TemplateError, syntax.QuerySyntaxError) as err:
         raise src.fail("query", str(err)) from None
@@ -207,13 +220,24 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
     return rule
 
 
+def _rule_ids(files: list[Path]) -> dict[str, str]:
+    """slug -> rule_id of every rule file (for `{{rule_ids ...}}`; each file is validated when it is loaded)."""
+    out = {}
+    for path in files:
+        data = load(path).data
+        if isinstance(data, dict) and isinstance(data.get("slug"), str) and isinstance(data.get("rule_id"), str):
+            out[data["slug"]] = data["rule_id"]
+    return out
+
+
 def load_rules(directory: Path | None = None, cat: Catalog | None = None,
                defs: FieldDefs | None = None) -> tuple[Rule, ...]:
     """Every rule definition, sorted by slug; slugs and rule ids must be unique."""
     directory = directory or RULES_DIR
     cat = cat or catalog()
     defs = defs or load_rule_fields()
-    rules = [load_rule(p, cat, defs) for p in sorted(directory.glob("*.yml"))]
+    files = sorted(directory.glob("*.yml"))
+    rules = [load_rule(p, cat, defs, _rule_ids(files)) for p in files]
     if not rules:
         raise UserError(f"{directory}: no rule definitions (*.yml)")
     for attr in ("slug", "rule_id", "name"):
