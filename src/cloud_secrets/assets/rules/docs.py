@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from ..catalog import Catalog
+from .loader import reads_alerts
 from .model import Rule
 
 RULES_MD = "docs/generated/rules.md"
@@ -21,6 +22,10 @@ def key_settings(rule: Rule) -> str:
 
 
 def _detection_settings(rule: Rule) -> str:
+    if reads_alerts(rule.query, rule.language):
+        limits = " or ".join(f"`{m.group(1)} >= {m.group(2)}`"
+                             for m in re.finditer(r"(Esql\.\w+) >= (\d+)", rule.query))
+        return f"the pack's alerts per `user.effective.id` in {rule.lookback}: {limits}; alerts when a signal is new"
     if rule.threshold:
         t = rule.threshold
         card = f", >= {t.cardinality_value} distinct `{t.cardinality_field}`" if t.cardinality_field else ""
