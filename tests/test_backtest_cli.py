@@ -41,6 +41,25 @@ def test_json_lines_have_the_interface_fields(tmp_path: Path) -> None:
         "rule": "bulk_access_sequence", "identity": "harvester", "source_ip": "203.0.113.7",
         "start": "2026-03-02T10:00:00.000Z", "end": "2026-03-02T10:09:00.000Z", "event_count": 10}
     assert a["lines"] == list(range(1, 11))
+    assert a["building_block"] is True  # the seed rule ships as a building block
+
+
+def test_summary_json_prints_one_object_per_the_interface(tmp_path: Path) -> None:
+    lines = [json.dumps(doc(i)) for i in range(10)]
+    labels = [json.dumps({"index": i, "line": i + 1, "kind": "attack" if i < 10 else "benign",
+                          "scenario": "harvest", "identity": "harvester", "timestamp": doc(i)["@timestamp"]})
+              for i in range(10)]
+    data, lab = write(tmp_path / "t.jsonl", lines), write(tmp_path / "l.jsonl", labels)
+    out = cli(str(data), "--labels", str(lab), "--summary-json", "--warmup", "0m")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 1
+    summary = json.loads(out.stdout)
+    assert set(summary) == {"rules", "visible"} and "seed_as_written" not in summary["rules"]
+    seq = summary["rules"]["bulk_access_sequence"]
+    assert seq == {"recall": [1, 1], "false_alerts_per_day": 0.0, "building_block": True}
+    assert set(summary["visible"]) == {"recall", "false_alerts_per_day"} and summary["visible"]["recall"][1] == 1
+    bad = cli(str(data), "--summary-json")
+    assert bad.returncode == 2 and "--summary-json needs --labels" in bad.stderr
 
 
 def test_table_output_and_markdown_needs_labels(tmp_path: Path) -> None:

@@ -96,13 +96,16 @@ def test_report_renders_in_headless_chromium(sample: Sample, tmp_path: Path) -> 
     rules = [*package_rules(), seed_as_written()]
     result = run_file(str(sample.tagged), rules)
     labels = read_labels(sample.labels, {i for a in result.alerts for i in a.events})
-    quality = assess(result.alerts, labels, [r.slug for r in rules])
+    quality = assess(result.alerts, labels, [r.slug for r in rules], building_blocks=frozenset(
+        r.slug for r in rules if r.building_block))
     page = build_report(result, quality, labels, sample.tagged.name, sample.tagged).write(tmp_path / "report.html")
     text = page.read_text(encoding="utf-8")
     assert "<script" not in text and "http://" not in text and "https://" not in text  # self-contained
     previews = [f"<h2>Dashboard preview: {d.title}</h2>" for d in dashboards()]
     assert len(previews) == 3 and all(title in text for title in previews)
-    assert text.count("data:image/png;base64,") == 2 + 3  # the report's plots and the dashboards' previews
+    assert "<h2>What an analyst sees: visible rules</h2>" in text and "<h2>Building blocks" in text
+    # the report's plots (false alerts, the visible and the building-block timelines) and the dashboards' previews
+    assert text.count("data:image/png;base64,") == 3 + 3
     shot = tmp_path / "report.png"
     subprocess.run(
         [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

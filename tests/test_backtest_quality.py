@@ -7,7 +7,7 @@ from pathlib import Path
 
 from backtest_helpers import MIN, T0
 from cloud_secrets.evaluation.backtest.alerts import Alert
-from cloud_secrets.evaluation.backtest.quality import DAY_MS, assess, markdown, read_labels, with_pack_total
+from cloud_secrets.evaluation.backtest.quality import DAY_MS, assess, markdown, read_labels, summary, with_pack_total
 from cloud_secrets.evaluation.backtest.report import Report
 from cloud_secrets.fieldpath import compile_getter
 from cloud_secrets.timestamps import iso_ms
@@ -49,6 +49,24 @@ def test_recall_false_alerts_per_day_after_warmup_and_markdown(tmp_path: Path) -
     total = with_pack_total(q, leave_out=("c",))
     assert [r.rule for r in total.rules] == ["a", "b", "whole pack", "c"]
     assert total.rules[2].detected == {"stratus", "low_and_slow"} and total.rules[2].false_alerts == 2
+
+
+def test_tiers_visible_total_and_summary_json(tmp_path: Path) -> None:
+    """"visible" judges the rules that are not building blocks together; the summary gives every pack rule's
+    recall as [caught, total], false alerts a day after the warm-up and tier, and leaves out the seed."""
+    alerts = [alert("bb", [2, 3], T0 + DAY), alert("bb", [1], T0 + DAY + MIN), alert("bb", [5], T0 + 3 * DAY),
+              alert("v", [4], T0 + DAY), alert("v", [1], T0 + 2 * DAY), alert("seed_as_written", [1], T0 + DAY)]
+    labels = read_labels(labels_file(tmp_path), {0, 1, 2, 3, 4, 5})
+    q = with_pack_total(assess(alerts, labels, ["v", "bb", "seed_as_written"], building_blocks=frozenset({"bb"})))
+    assert [r.rule for r in q.rules] == ["v", "visible", "bb", "whole pack", "seed_as_written"]
+    assert "| *tier* | visible | **what an analyst sees** | building block | all tiers | reference |" in markdown(q)
+    assert summary(q) == {
+        "rules": {"v": {"recall": [1, 2], "false_alerts_per_day": 0.5, "building_block": False},
+                  "bb": {"recall": [1, 2], "false_alerts_per_day": 1.0, "building_block": True}},
+        "visible": {"recall": [1, 2], "false_alerts_per_day": 0.5},
+    }
+    later = with_pack_total(assess(alerts, labels, ["v", "bb"], 2 * DAY + MIN, frozenset({"bb"})))
+    assert summary(later)["visible"]["false_alerts_per_day"] == 0.0  # the warm-up is respected
 
 
 def test_report_sections_can_be_added_by_other_modules(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -92,3 +93,22 @@ def test_the_package_rules_suppress_a_polling_burst_to_one_alert() -> None:
     lines = [json.dumps({**doc, "@timestamp": iso_ms(T0 + i * MIN)}).encode() for i in range(30)]
     result = run_lines(lines, "poll.ndjson", [seed])
     assert len(result.alerts) == 1 and result.suppressed == {"bulk_access_sequence": 20}
+
+
+def test_the_distinct_secrets_rule_raises_one_alert_per_harvest_not_one_per_overlapping_run() -> None:
+    """Through the real asset: 25 distinct secrets read in 25 minutes are in up to six runs of the ES|QL rule
+    (every 10 minutes over the last hour); suppression by identity and address keeps one alert."""
+    distinct = next(r for r in package_rules() if r.slug == "bulk_access_distinct_secrets")
+    assert distinct.suppression is not None and distinct.suppression.group_by == ["cloud_secrets.identity",
+                                                                                  "source.ip"]
+    doc = {"data_stream": {"type": "logs", "dataset": "aws.cloudtrail", "namespace": "default"},
+           "event": {"dataset": "aws.cloudtrail", "action": "GetSecretValue"},
+           "cloud_secrets": {"identity": "111122223333:role/thief", "outcome": "success", "operation": "read"},
+           "source": {"ip": "203.0.113.9"}}
+    lines = [json.dumps({**doc, "@timestamp": iso_ms(T0 + i * MIN),
+                         "cloud_secrets": {**doc["cloud_secrets"], "secret": {"id": [f"s{i}"], "count": 1}}}).encode()
+             for i in range(25)]
+    result = run_lines(lines, "harvest.ndjson", [distinct])
+    assert len(result.alerts) == 1 and result.suppressed["bulk_access_distinct_secrets"] >= 4
+    unsuppressed = run_lines(lines, "harvest.ndjson", [replace(distinct, suppression=None)])
+    assert len(unsuppressed.alerts) == 1 + result.suppressed["bulk_access_distinct_secrets"]

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from cloud_secrets import paths
-from cloud_secrets.assets import dashboards, generate, transform
+from cloud_secrets.assets import alert_fields, dashboards, generate, transform
 from cloud_secrets.assets.catalog import catalog
 from cloud_secrets.assets.fields import field_types, load_fields
 from cloud_secrets.assets.rules import syntax
@@ -360,8 +360,8 @@ def test_readme_picture_exists() -> None:
 
 
 def test_a_broken_alert_field_map_fails_with_file_and_line(tmp_path: Path) -> None:
-    text = dashboards.ALERT_FIELD_MAP.read_text(encoding="utf-8")
+    text = alert_fields.ALERT_FIELD_MAP.read_text(encoding="utf-8")
     path = tmp_path / "kibana_alert_fields.yml"
     path.write_text(text.replace("  user.name: keyword", "  user.name: [keyword]", 1))
     with pytest.raises(UserError, match=r"kibana_alert_fields\.yml:\d+.*user\.name"):
-        dashboards.alert_field_map.__wrapped__(path)
+        alert_fields.alert_field_map.__wrapped__(path)

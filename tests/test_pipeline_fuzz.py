@@ -130,6 +130,16 @@ def _strip_ours(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
             if "tags" not in before and not rest:
                 after.pop("tags")
     user_before, user_after = before.get("user"), after.get("user")
+    effective_before = user_before.get("effective") if isinstance(user_before, dict) else None
+    effective = user_after.get("effective") if isinstance(user_after, dict) else None
+    if isinstance(effective, dict) and not (isinstance(effective_before, dict) and effective_before.get("id")
+                                            is not None):
+        # user.effective.id is set to the identity when absent or null, as user.name
+        effective.pop("id", None)
+        if isinstance(effective_before, dict) and "id" in effective_before:
+            effective["id"] = None
+        if not effective and not (isinstance(user_before, dict) and "effective" in user_before):
+            user_after.pop("effective")
     if isinstance(user_after, dict) and not (isinstance(user_before, dict) and user_before.get("name") is not None):
         # user.name is filled when absent or null; a null stays null in the comparison.
         user_after.pop("name", None)

@@ -16,15 +16,17 @@ from luqum.parser import parser as lucene_parser
 
 from cloud_secrets import paths
 from cloud_secrets.assets import generate
+from cloud_secrets.assets.alert_fields import alert_field_map
 from cloud_secrets.assets.catalog import catalog
 from cloud_secrets.assets.rules import hunting, kibana, syntax
-from cloud_secrets.assets.rules.loader import RULES_DIR, load_rule_fields, load_rules
+from cloud_secrets.assets.rules.loader import RULES_DIR, load_rule_fields, load_rules, reads_alerts
 from cloud_secrets.assets.rules.model import RISK_BANDS
 from cloud_secrets.cli.rules import rules as rules_cmd
 from cloud_secrets.errors import UserError
 
 SLUGS = {"bulk_access_sequence", "bulk_access_distinct_secrets", "enumerate_then_retrieve",
-         "first_seen_secret_access", "failed_access_spray", "baseline_deviation", "tagging_health"}
+         "first_seen_secret_access", "failed_access_spray", "baseline_deviation", "tagging_health",
+         "secret_access_signals_per_identity"}
 ASSET_DIR = paths.ROOT / kibana.RULE_DIR
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "kibana_security_rule.schema.json").read_text())
 EQL_CONFIG = eql.ParserConfig(eql.parser.elasticsearch_syntax, eql.parser.allow_runs)
@@ -81,6 +83,10 @@ def test_every_field_a_rule_names_is_declared(name: str) -> None:
     names |= {c["field"] for c in attrs.get("threshold", {}).get("cardinality", [])}
     names |= set(attrs.get("new_terms_fields", []))
     names |= {f["name"] for f in attrs["required_fields"]}
+    if reads_alerts(attrs["query"], attrs["language"]):  # the higher-order rule reads the alerts index
+        mapped = alert_field_map()
+        assert sorted(n for n in names if n not in mapped) == []
+        return
     missing = sorted(n for n in names if defs.lookup(n) is None)
     assert not missing, f"{attrs['name']}: fields not in the data stream's or the summary transform's fields: {missing}"
     assert {f["name"] for f in attrs["required_fields"]} >= names - {f["name"] for f in attrs["required_fields"]}
@@ -119,8 +125,9 @@ def test_action_lists_come_from_the_catalog_never_typed() -> None:
     for rule in RULES:
         for action in cat.actions():
             assert json.dumps(action) not in rule.query_template, f"{rule.slug}: hand-typed action {action}"
-        # the baseline rule reads the transform's summary, whose source is generated from the catalog
-        assert "{{actions" in rule.query_template or "FROM {{summary" in rule.query_template
+        # the baseline rule reads the transform's summary, whose source is generated from the catalog; the
+        # higher-order rule reads the alerts of the pack's rules, named by their generated rule ids
+        assert any(p in rule.query_template for p in ("{{actions", "FROM {{summary", "{{rule_ids"))
     seq = next(r for r in RULES if r.slug == "bulk_access_sequence")
     for action in cat.actions("read", "batch_read", "list"):
         assert json.dumps(action) in seq.query
@@ -132,8 +139,9 @@ def test_rules_2_to_5_never_filter_on_caller_controlled_fields() -> None:
     for rule in RULES:
         fields = syntax.fields(rule.language, rule.query)
         assert not [f for f in fields if f.startswith(("cloud_secrets.automation", "user_agent."))]
-        # the seed keeps its form; tagging_health watches the tagging, not identities: nothing to allowlist
-        if rule.slug not in ("bulk_access_sequence", "tagging_health"):
+        # the seed keeps its form; tagging_health watches the tagging, not identities: nothing to allowlist;
+        # the higher-order rule reads alerts, where the allowlist's cloud_secrets.identity is not searchable
+        if rule.slug not in ("bulk_access_sequence", "tagging_health", "secret_access_signals_per_identity"):
             assert rule.allowlist, f"{rule.slug} must document the exception-based allowlist"
             assert "Add rule exception" in kibana.attributes(rule, catalog(), load_rule_fields())["note"]
 
@@ -187,6 +195,7 @@ def _edit(path: Path, key: str, value: object) -> None:
     ("type", "query", "type"),
     ("suppression", {"group_by": ["cloud_secrets.identity"], "duration": "1h"}, "threshold fields"),
     ("suppression", {"duration": "1d"}, "seconds, minutes or hours"),
+    ("building_block", "yes", "expected true or false"),
 ])
 def test_a_broken_rule_fails_with_file_line_and_field(tmp_path: Path, key: str, value: object, message: str) -> None:
     directory = _copy_rules(tmp_path)

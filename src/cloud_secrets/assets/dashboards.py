@@ -19,6 +19,7 @@ from typing import Any
 from .. import paths
 from ..errors import UserError
 from . import transform
+from .alert_fields import ALERTS_INDEX, alert_field_map
 from .catalog import OPERATION_CLASSES, Catalog, catalog
 from .fields import load_fields
 from .indices import datasets_of
@@ -28,13 +29,10 @@ from .yamlout import GENERATED, dump
 from .yamlsrc import Source, load
 
 DEFINITIONS = paths.CATALOG / "dashboards.yml"
-#: The ECS and `kibana.alert.*` fields Kibana maps in the alerts index (see the file's header for the sources).
-ALERT_FIELD_MAP = paths.CATALOG / "kibana_alert_fields.yml"
 DASHBOARD_DIR = "package/kibana/dashboard"
 TAGS_FILE = "package/kibana/tags.yml"
 CHARTS = ("bars", "line", "table", "donut", "band")
 OPS = ("count", "unique_count", "sum", "max")
-ALERTS_INDEX = ".alerts-security.alerts-*"
 #: Runtime fields of the alerts dashboard's data view. The alerts index is `dynamic: false` and maps only ECS
 #: and Kibana's alert fields, so the `cloud_secrets.identity` that an alert copies from its events (or that an
 #: ES|QL rule keeps as a column) is in `_source` but not searchable. Read from `_source` at query time, it can
@@ -95,22 +93,6 @@ class Dashboard:
     description: str
     source: str
     panels: tuple[Panel, ...] = field(default_factory=tuple)
-
-
-@cache
-def alert_field_map(path: Path = ALERT_FIELD_MAP) -> dict[str, str]:
-    """Field -> type of what Kibana maps in `.alerts-security.alerts-*` (ECS and Kibana's alert fields)."""
-    src = load(path)
-    out: dict[str, str] = {}
-    for section in ("ecs", "kibana"):
-        entries = src.data.get(section) if isinstance(src.data, dict) else None
-        if not isinstance(entries, dict) or not entries:
-            raise src.fail(section, "expected a mapping of field name -> type")
-        for name, ftype in entries.items():
-            if not isinstance(ftype, str):
-                raise src.fail(f"{section}.{name}", f"expected a field type, got {ftype!r}")
-            out[str(name)] = ftype
-    return out
 
 
 def runtime_fields(source: str) -> dict[str, dict[str, Any]]:

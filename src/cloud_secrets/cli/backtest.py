@@ -26,7 +26,7 @@ from ..evaluation.backtest import (
     select,
 )
 from ..evaluation.backtest.durations import duration_ms
-from ..evaluation.backtest.quality import Quality, with_pack_total
+from ..evaluation.backtest.quality import Quality, summary, tier_of, with_pack_total
 from ..evaluation.backtest.rulepack import with_allowlist
 from ..evaluation.backtest.run import Result
 from ..timestamps import iso_ms
@@ -50,6 +50,9 @@ def quality_table(q: Quality) -> Table:
     table.add_column("scenario")
     for r in q.rules:
         table.add_column(r.rule, justify="center", overflow="fold")
+    if any(r.building_block for r in q.rules):
+        table.add_row("[i]tier[/i]", *(tier_of(r).replace("**", "") for r in q.rules))
+        table.add_section()
     for s in q.scenarios:
         table.add_row(s, *("[green]✓[/green]" if s in r.detected else "[red]✗[/red]" for r in q.rules))
     table.add_section()
@@ -72,7 +75,8 @@ def alerts_table(result: Result, limit: int = 40) -> Table:
 def backtest_quality(result: Result, labels: Path, warmup: str) -> tuple[Quality, object]:
     wanted = {i for a in result.alerts for i in a.events}
     lab = read_labels(labels, wanted)
-    quality = assess(result.alerts, lab, result.judged_rules(), duration_ms(warmup, "--warmup"))
+    blocks = frozenset(r.slug for r in result.rules if r.building_block)
+    quality = assess(result.alerts, lab, result.judged_rules(), duration_ms(warmup, "--warmup"), blocks)
     return with_pack_total(quality), lab
 
 
@@ -84,6 +88,9 @@ def backtest_quality(result: Result, labels: Path, warmup: str) -> tuple[Quality
               help="The simulator's label file for FILE (same order): adds recall and false alerts per day.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write a self-contained HTML report.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="With --labels: print the quality table as Markdown.")
+@click.option("--summary-json", "as_summary", is_flag=True,
+              help="With --labels: print one JSON object, recall [caught, total], false alerts per day and tier "
+                   "per rule, and the same for the visible rules together.")
 @click.option("--rule", "rule_slugs", multiple=True, metavar="SLUG", help="Only these rules (repeatable).")
 @click.option("--seed-as-written/--no-seed-as-written", "with_seed", default=None,
               help="Also run the seed rule as originally written (default: with --labels or --report).")
@@ -94,20 +101,24 @@ def backtest_quality(result: Result, labels: Path, warmup: str) -> tuple[Quality
                    "in Kibana, on the rules that accept it.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def backtest(file: str, as_json: bool, labels: Path | None, report: Path | None, as_markdown: bool,
-             rule_slugs: tuple[str, ...], with_seed: bool | None, warmup: str, allowlist_file: Path | None,
-             quiet: bool) -> None:
+             as_summary: bool, rule_slugs: tuple[str, ...], with_seed: bool | None, warmup: str,
+             allowlist_file: Path | None, quiet: bool) -> None:
     """Run the rule pack over tagged documents (`cloud-secrets tag` output), with Elasticsearch semantics.
 
     Rules come from the package's Kibana security rule assets. Documents must be in time order. Prints
     one alert a line (--json) or a table, and with --labels which rule caught which simulated attack and
     how many false alerts a day each raises. See docs/backtest.md.
     """
+    if as_summary and labels is None:
+        raise click.UsageError("--summary-json needs --labels")
+    if as_summary and (as_json or as_markdown):
+        raise click.UsageError("--summary-json prints one JSON object: leave out --json and --markdown")
     seed = with_seed
     path = "/dev/stdin" if file == "-" else file
     allow = load_allowlist(require_file(allowlist_file)) if allowlist_file is not None else None
     rules = with_allowlist(select(package_rules(), list(rule_slugs) or None), allow)
     if seed is None:
-        seed = labels is not None or report is not None
+        seed = (labels is not None or report is not None) and not as_summary
     if seed:
         rules.append(seed_as_written())
     duration_ms(warmup, "--warmup")
@@ -124,7 +135,10 @@ def backtest(file: str, as_json: bool, labels: Path | None, report: Path | None,
     quality = lab = None
     if labels is not None:
         quality, lab = backtest_quality(result, labels, warmup)
-    if as_json:
+    if as_summary and quality is not None:
+        out.write(orjson.dumps(summary(quality)) + b"\n")
+        out.flush()
+    elif as_json:
         if not streaming:
             for a in result.alerts:
                 emit(a)

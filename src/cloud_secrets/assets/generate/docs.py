@@ -44,6 +44,8 @@ def fields_table() -> str:
             rows.append(f"| `{group['name']}.{f['name']}` | {f['type']} | {f['description']} |")
     rows.append("| `tags` | keyword | gains `secret_access` |")
     rows.append("| `user.name` | keyword | set to `cloud_secrets.identity` only when the integration left it empty |")
+    rows.append("| `user.effective.id` | keyword | set to `cloud_secrets.identity` (when the integration left it "
+                "empty): the one identity field Kibana maps in its alerts index, read by the higher-order rule |")
     return "\n".join(rows) + "\n"
 
 

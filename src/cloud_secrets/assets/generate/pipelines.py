@@ -106,6 +106,11 @@ def _access_pipeline(cat: Catalog) -> dict[str, Any]:
                  "value": "{{{cloud_secrets.identity}}}", "override": False,
                  "description": "Fill user.name only when the integration did not set it.",
                  "if": f"{tagged} && ctx.cloud_secrets.identity != null"}},
+        {"set": {"tag": "set_user_effective_id_from_identity", "field": "user.effective.id",
+                 "value": "{{{cloud_secrets.identity}}}", "override": False,
+                 "description": "The identity in one single-valued ECS field that Kibana maps in its alerts index, "
+                                "for the higher-order rule (related.user also holds role and session names).",
+                 "if": f"{tagged} && ctx.cloud_secrets.identity != null"}},
     ]
     return _pipeline("Routes a secret-store access to its provider's pipeline, then adds the shared fields.",
                      routes + tail)

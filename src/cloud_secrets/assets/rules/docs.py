@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from ..catalog import Catalog
+from .loader import reads_alerts
 from .model import Rule
 
 RULES_MD = "docs/generated/rules.md"
@@ -21,6 +22,10 @@ def key_settings(rule: Rule) -> str:
 
 
 def _detection_settings(rule: Rule) -> str:
+    if reads_alerts(rule.query, rule.language):
+        limits = " or ".join(f"`{m.group(1)} >= {m.group(2)}`"
+                             for m in re.finditer(r"(Esql\.\w+) >= (\d+)", rule.query))
+        return f"the pack's alerts per `user.effective.id` in {rule.lookback}: {limits}; alerts when a signal is new"
     if rule.threshold:
         t = rule.threshold
         card = f", >= {t.cardinality_value} distinct `{t.cardinality_field}`" if t.cardinality_field else ""
@@ -40,11 +45,17 @@ def _detection_settings(rule: Rule) -> str:
     return f">= {limit} in {rule.lookback}" if limit else f"any matching event in {rule.lookback}"
 
 
+def tier(rule: Rule) -> str:
+    """Building blocks feed the higher-order rule and stay out of the Alerts table; the others are visible."""
+    return "building block" if rule.building_block else "visible"
+
+
 def rules_table(rules: Iterable[Rule]) -> str:
-    rows = ["| rule (slug) | type | severity | key settings | what it catches | what it does not catch |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| rule (slug) | type | tier | severity | key settings | what it catches | what it does not catch |",
+            "|---|---|---|---|---|---|---|"]
     for r in rules:
-        rows.append(f"| `{r.slug}`<br>{r.name} | {r.type} | {r.severity} ({r.risk_score}) | {key_settings(r)} | "
+        rows.append(f"| `{r.slug}`<br>{r.name} | {r.type} | {tier(r)} | {r.severity} ({r.risk_score}) | "
+                    f"{key_settings(r)} | "
                     f"{r.catches} | {r.misses} |")
     return "\n".join(rows) + "\n"
 

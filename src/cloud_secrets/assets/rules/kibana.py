@@ -7,20 +7,25 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import indices
-from ..catalog import Catalog
+from ..alert_fields import alert_field_map
+from ..catalog import OPERATION_CLASSES, Catalog
 from ..fields import FieldDefs
 from . import guide, syntax, templating
-from .loader import load_rule_fields
+from .loader import load_rule_fields, reads_alerts
 from .loader import rules as load_rules
 from .model import Rule
 
 RULE_DIR = "package/kibana/security_rule"
+# The one value Kibana accepts for `building_block_type` (its rule schema: BuildingBlockType = "default").
+BUILDING_BLOCK_TYPE = "default"
 AUTHOR = ["cloud-secrets"]
 LICENSE = "Apache-2.0"
 # Integration package versions the rules were written against (documents shaped as in
 # shared reference notes); Kibana shows whether the installed version satisfies the range.
 INTEGRATION_VERSIONS = {"aws": ">=2.0.0", "azure": ">=1.0.0", "gcp": ">=2.0.0"}
-NON_ECS_PREFIXES = ("cloud_secrets.", "aws.", "azure.", "gcp.")
+NON_ECS_PREFIXES = ("cloud_secrets.", "aws.", "azure.", "gcp.", "kibana.")
+#: The tag Elastic's higher-order rules carry (and exclude from their own queries).
+HIGHER_ORDER_TAG = "Rule Type: Higher-Order Rule"
 MITRE = [{
     "framework": "MITRE ATT&CK",
     "tactic": {"id": "TA0006", "name": "Credential Access",
@@ -51,14 +56,23 @@ def rule_fields(rule: Rule) -> list[str]:
 
 def required_fields(rule: Rule, defs: FieldDefs) -> list[dict[str, Any]]:
     out = []
+    mapped = alert_field_map() if reads_alerts(rule.query, rule.language) else {}
     for name in rule_fields(rule):
-        ftype = defs.lookup(name) or "keyword"
+        ftype = mapped.get(name) or defs.lookup(name) or "keyword"
         out.append({"ecs": not name.startswith(NON_ECS_PREFIXES), "name": name, "type": ftype})
     return out
 
 
+def _classes(rule: Rule) -> list[str]:
+    """The operation classes whose data the rule judges: its placeholders' or, for a rule over the alerts of
+    the pack, every class (its signals come from all of them)."""
+    if reads_alerts(rule.query, rule.language):
+        return list(OPERATION_CLASSES)
+    return templating.classes_used(rule.query_template)
+
+
 def related_integrations(rule: Rule, cat: Catalog) -> list[dict[str, str]]:
-    datasets = indices.datasets_of(cat, templating.classes_used(rule.query_template))
+    datasets = indices.datasets_of(cat, _classes(rule))
     out = []
     for dataset in datasets:
         provider = next(p for p in cat.providers if dataset in p.datasets)
@@ -68,9 +82,10 @@ def related_integrations(rule: Rule, cat: Catalog) -> list[dict[str, str]]:
 
 
 def tags(rule: Rule, cat: Catalog) -> list[str]:
-    datasets = indices.datasets_of(cat, templating.classes_used(rule.query_template))
+    datasets = indices.datasets_of(cat, _classes(rule))
     sources = [f"Data Source: {p.title}" for p in cat.providers if set(p.datasets) & set(datasets)]
-    return ["Domain: Cloud", *sources, "Use Case: Threat Detection", "Tactic: Credential Access",
+    kind = [HIGHER_ORDER_TAG] if reads_alerts(rule.query, rule.language) else []
+    return ["Domain: Cloud", *sources, "Use Case: Threat Detection", "Tactic: Credential Access", *kind,
             "Resources: Investigation Guide"]
 
 
@@ -99,6 +114,8 @@ def attributes(rule: Rule, cat: Catalog, defs: FieldDefs) -> dict[str, Any]:
         "type": rule.type,
         "version": rule.version,
     }
+    if rule.building_block:
+        attrs["building_block_type"] = BUILDING_BLOCK_TYPE
     if rule.type != "esql":
         attrs["index"] = indices.rule_indices(cat, templating.classes_used(rule.query_template))
     if rule.threshold:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ... import paths
 from ...errors import UserError
+from ..alert_fields import ALERT_FIELD_MAP, alert_field_map
 from ..catalog import Catalog, catalog
 from ..fields import FieldDefs, load_fields
 from ..transform import dest_field_types
@@ -123,6 +124,13 @@ def _suppression(src: Source, data: Any, rtype: str) -> Suppression:
 
 def _check_fields(src: Source, rule: Rule, defs: FieldDefs) -> None:
     names = list(syntax.fields(rule.language, rule.query))
+    if reads_alerts(rule.query, rule.language):
+        mapped = alert_field_map()
+        for name in names + list(rule.suppression.group_by if rule.suppression else ()):
+            if name not in mapped:
+                raise src.fail("query", f"field {name} is not mapped in the alerts index "
+                                        f"({ALERT_FIELD_MAP.name}): Kibana keeps it unsearchable in _source")
+        return
     if rule.threshold:
         names += list(rule.threshold.field) + [f for f in [rule.threshold.cardinality_field] if f]
     if rule.new_terms:
@@ -138,7 +146,12 @@ def _check_fields(src: Source, rule: Rule, defs: FieldDefs) -> None:
                                     "(package/data_stream/secret_access/fields/) nor a summary transform field")
 
 
-def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
+def reads_alerts(query: str, language: str) -> bool:
+    """The rule reads Elastic Security's alerts (a higher-order rule), not events."""
+    return language == "esql" and any(p.startswith(".alerts-security") for p in syntax.esql_sources(query))
+
+
+def load_rule(path: Path, cat: Catalog, defs: FieldDefs, rule_ids: dict[str, str] | None = None) -> Rule:
     src = load(path)
     data = src.data
     if not isinstance(data, dict):
@@ -174,7 +187,7 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
     template = _str(src, data, "query")
     language = {"eql": "eql", "esql": "esql"}.get(rtype, "lucene")
     try:
-        query = templating.render(template, cat, language)
+        query = templating.render(template, cat, language, rule_ids)
         syntax.check(language, query)
     except (templating.TemplateError, syntax.QuerySyntaxError) as err:
         raise src.fail("query", str(err)) from None
@@ -182,11 +195,12 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
         raise src.fail("threshold", "a threshold rule needs `threshold`, and only a threshold rule has it")
     if (rtype == "new_terms") != ("new_terms" in data):
         raise src.fail("new_terms", "a new_terms rule needs `new_terms`, and only a new_terms rule has it")
-    if not isinstance(data.get("building_block", False), bool):
-        raise src.fail("building_block", f"expected true or false, got {data.get('building_block')!r}")
     allowlist = data.get("allowlist", False)
     if not isinstance(allowlist, bool):
         raise src.fail("allowlist", "expected true or false")
+    building_block = data.get("building_block", False)
+    if not isinstance(building_block, bool):
+        raise src.fail("building_block", f"expected true or false, got {building_block!r}")
     rule = Rule(
         slug=slug, rule_id=rule_id, version=_int(src, data, "version", "version"),
         name=_str(src, data, "name"), type=rtype, severity=severity, risk_score=risk,
@@ -200,9 +214,20 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs) -> Rule:
         suppression=_suppression(src, data["suppression"], rtype) if "suppression" in data else None,
         deviations=_strs(src, data, "deviations", required=False),
         why_this_type=data["why_this_type"].strip() if isinstance(data.get("why_this_type"), str) else None,
+        building_block=building_block,
     )
     _check_fields(src, rule, defs)
     return rule
+
+
+def _rule_ids(files: list[Path]) -> dict[str, str]:
+    """slug -> rule_id of every rule file (for `{{rule_ids ...}}`; each file is validated when it is loaded)."""
+    out = {}
+    for path in files:
+        data = load(path).data
+        if isinstance(data, dict) and isinstance(data.get("slug"), str) and isinstance(data.get("rule_id"), str):
+            out[data["slug"]] = data["rule_id"]
+    return out
 
 
 def load_rules(directory: Path | None = None, cat: Catalog | None = None,
@@ -211,7 +236,8 @@ def load_rules(directory: Path | None = None, cat: Catalog | None = None,
     directory = directory or RULES_DIR
     cat = cat or catalog()
     defs = defs or load_rule_fields()
-    rules = [load_rule(p, cat, defs) for p in sorted(directory.glob("*.yml"))]
+    files = sorted(directory.glob("*.yml"))
+    rules = [load_rule(p, cat, defs, _rule_ids(files)) for p in files]
     if not rules:
         raise UserError(f"{directory}: no rule definitions (*.yml)")
     for attr in ("slug", "rule_id", "name"):

@@ -67,6 +67,9 @@ class Rule:
     suppression: Suppression | None = None
     deviations: tuple[str, ...] = ()
     why_this_type: str | None = None
+    # Kibana building block (`building_block_type: default`): its alerts feed higher-order rules and are
+    # hidden from the Alerts table by default.
+    building_block: bool = False
 
     @property
     def language(self) -> str:

@@ -85,6 +85,12 @@ BASE_KINDS = (
 )
 
 
+#: Sigma has no tiers: a building block's counterpart says so, for the SIEM it is converted to.
+BUILDING_BLOCK_NOTE = (" In the Elastic package this rule is a building block: its alerts are hidden from the "
+                       "Alerts table and feed the higher-order rule that raises one alert per identity when "
+                       "several signals accumulate; alert on it alone only where that volume is acceptable.")
+
+
 def sigma_id(name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"sigma:{name}"))
 
@@ -192,7 +198,7 @@ def correlations(rules: tuple[Rule, ...], logs: dict[str, ProviderLog]) -> list[
         "id": sigma_id(f"correlation:{rule.slug}" + (f":{suffix}" if suffix else "")),
         "name": f"cloud_secrets_{rule.slug}" + (f"_{suffix}" if suffix else ""),
         "status": "experimental",
-        "description": f"{rule.description} {note}",
+        "description": f"{rule.description} {note}" + (BUILDING_BLOCK_NOTE if rule.building_block else ""),
         "references": REFERENCES,
         "author": AUTHOR,
         "date": DATE,

@@ -1,7 +1,8 @@
 """Catalog placeholders in rule and hunting queries: `{{actions CLASS...}}`, `{{datasets CLASS...}}`,
 `{{indices CLASS...}}`, rendered as a value list in the query's language, and `{{summary CLASS...}}`, the
-alias of the hourly per-identity summary built from those operations (see `assets.transform`). Action lists
-are never typed by hand."""
+alias of the hourly per-identity summary built from those operations (see `assets.transform`), and
+`{{rule_ids SLUG...}}`, the `rule_id`s of the pack's rules with these slugs (a rule over the alerts index
+selects the pack's alerts by them). Action lists and rule ids are never typed by hand."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..indices import datasets_of, rule_indices
 from ..transform import DEST_ALIAS
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)((?:\s+\w+)*)\s*\}\}")
-KINDS = ("actions", "datasets", "indices", "summary")
+KINDS = ("actions", "datasets", "indices", "summary", "rule_ids")
 LANGUAGES = ("eql", "esql", "lucene")
 
 
@@ -21,9 +22,16 @@ class TemplateError(ValueError):
     """A placeholder that names an unknown kind or operation class."""
 
 
-def _values(cat: Catalog, kind: str, classes: list[str]) -> list[str]:
+def _values(cat: Catalog, kind: str, classes: list[str], rule_ids: dict[str, str] | None) -> list[str]:
     if kind not in KINDS:
         raise TemplateError(f"unknown placeholder {kind!r} (expected one of {', '.join(KINDS)})")
+    if kind == "rule_ids":
+        known = rule_ids or {}
+        unknown = [s for s in classes if s not in known]
+        if unknown or not classes:
+            raise TemplateError(f"{{{{rule_ids ...}}}} needs slugs of the pack's rules ({', '.join(sorted(known))}), "
+                                f"got {' '.join(unknown or classes) or 'none'}")
+        return [known[s] for s in classes]
     bad = [c for c in classes if c not in OPERATION_CLASSES]
     if bad or not classes:
         raise TemplateError(f"{{{{{kind} ...}}}} needs operation classes from {', '.join(OPERATION_CLASSES)}, "
@@ -44,14 +52,15 @@ def _render_list(kind: str, values: list[str], language: str) -> str:
     return "(" + ", ".join(quoted) + ")"
 
 
-def render(text: str, cat: Catalog, language: str) -> str:
-    """Replace every placeholder with the catalog's values, quoted for `language`."""
+def render(text: str, cat: Catalog, language: str, rule_ids: dict[str, str] | None = None) -> str:
+    """Replace every placeholder with the catalog's values, quoted for `language` (`rule_ids`: slug -> rule_id
+    of the pack's rules, for `{{rule_ids ...}}`)."""
     if language not in LANGUAGES:
         raise TemplateError(f"unknown query language {language!r}")
 
     def sub(match: re.Match[str]) -> str:
         kind, classes = match.group(1), match.group(2).split()
-        return _render_list(kind, _values(cat, kind, classes), language)
+        return _render_list(kind, _values(cat, kind, classes, rule_ids), language)
 
     return PLACEHOLDER.sub(sub, text)
 
@@ -60,6 +69,8 @@ def classes_used(text: str) -> list[str]:
     """Operation classes named by the placeholders of a query, in order of first use."""
     out: list[str] = []
     for match in PLACEHOLDER.finditer(text):
+        if match.group(1) == "rule_ids":
+            continue
         for c in match.group(2).split():
             if c not in out:
                 out.append(c)

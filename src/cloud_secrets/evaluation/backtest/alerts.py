@@ -11,7 +11,7 @@ from .esql_values import EsDate
 from .events import Event
 
 #: The fields an alert reads of its first document when its result names no identity or address.
-IDENTITY_FIELDS = ("cloud_secrets.identity", "user.name")
+IDENTITY_FIELDS = ("cloud_secrets.identity", "user.name", "user.effective.id")
 ADDRESS_FIELD = "source.ip"
 ALERT_FIELDS = (*IDENTITY_FIELDS, ADDRESS_FIELD)
 
@@ -30,11 +30,13 @@ class Alert:
     fields: dict[str, Any] = field(default_factory=dict)
     # the first event's document, kept only until alert suppression has read its group values
     first_doc: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    building_block: bool = False  # raised by a building-block rule (hidden from the analyst's Alerts table)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rule": self.rule, "identity": self.identity, "source_ip": self.source_ip,
             "start": iso_ms(self.start), "end": iso_ms(self.end), "event_count": self.event_count,
+            "building_block": self.building_block,
         }
         if self.detected_at is not None:
             out["detected_at"] = iso_ms(self.detected_at)

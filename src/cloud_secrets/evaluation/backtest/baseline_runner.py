@@ -170,7 +170,7 @@ class BaselineDeviationRunner(ScheduledRunner):
             if current is None or not current > limit:
                 continue
             newest = state.hours[-1]
-            fields = {_IDENTITY: identity, "current_secrets": current,
+            fields = {_IDENTITY: identity, "user.effective.id": identity, "current_secrets": current,
                       "current_hour": v.EsDate(max(h.ts for h in recent)), "limit": limit,
                       "baseline_median": median, "baseline_mad": mad, "baseline_hours": len(past),
                       "providers": _values(state.providers), "identity_types": _values(state.types)}

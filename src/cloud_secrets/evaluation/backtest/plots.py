@@ -15,7 +15,7 @@ import orjson
 from ...timestamps import iso_ms, to_datetime
 from ..previews import Digest, alerts_from_backtest, render_previews
 from .alerts import Alert
-from .quality import Labels, Quality
+from .quality import VISIBLE, WHOLE_PACK, Labels, Quality, RuleQuality
 from .report import Report, table
 from .run import Result
 
@@ -83,6 +83,17 @@ def dashboard_previews(report: Report, tagged: Path, result: Result, labels: Lab
         report.add_section(f"Dashboard preview: {title}", fragment)
 
 
+def _caught_table(quality: Quality, rules: list[RuleQuality]) -> str:
+    rows, classes = [], []
+    for s in quality.scenarios:
+        rows.append([s] + ["✓" if s in r.detected else "✗" for r in rules])
+        classes.append([""] + ["ok" if s in r.detected else "miss" for r in rules])
+    rows.append(["recall"] + [f"{len(r.detected)}/{len(quality.scenarios)}" for r in rules])
+    rows.append(["false alerts / day"] + [f"{r.false_per_day:.1f}" for r in rules])
+    classes += [[""] + ["num"] * len(rules)] * 2
+    return table(["scenario"] + [r.rule for r in rules], rows, classes)
+
+
 def build_report(result: Result, quality: Quality | None, labels: Labels | None, source: str,
                  tagged: Path | None = None) -> Report:
     """The report; with `tagged` (the input file, readable twice) also the dashboards' previews."""
@@ -95,16 +106,22 @@ def build_report(result: Result, quality: Quality | None, labels: Labels | None,
                     f"{len(rules)} rules.</p>")
     per_rule = Counter(a.rule for a in result.alerts)
     report.add_section("Alerts per rule", table(
-        ["rule", "alerts", "note"], [[r, per_rule.get(r, 0), result.skipped_rules.get(r, "")] for r in rules]))
+        ["rule", "tier", "alerts", "note"],
+        [[r.slug, "building block" if r.building_block else "visible", per_rule.get(r.slug, 0),
+          result.skipped_rules.get(r.slug, "")] for r in result.rules]))
     if quality is not None:
-        rows, classes = [], []
-        for s in quality.scenarios:
-            rows.append([s] + ["✓" if s in r.detected else "✗" for r in quality.rules])
-            classes.append([""] + ["ok" if s in r.detected else "miss" for r in quality.rules])
-        rows.append(["false alerts / day"] + [f"{r.false_per_day:.1f}" for r in quality.rules])
-        classes.append([""] + ["num"] * len(quality.rules))
-        header = ["scenario"] + [r.rule for r in quality.rules]
-        report.add_section("Which rule caught which attack scenario", table(header, rows, classes))
+        visible = [r for r in quality.rules if not r.building_block and r.rule != WHOLE_PACK]
+        blocks = [r for r in quality.rules if r.building_block]
+        if blocks:
+            report.add_section("What an analyst sees: visible rules", _caught_table(quality, visible)
+                               + "<p class=meta>The alerts of these rules are in Kibana's Alerts table; "
+                                 f"<b>{VISIBLE}</b> judges them together.</p>")
+            report.add_section("Building blocks (hidden from the Alerts table, read by the higher-order rule)",
+                               _caught_table(quality, [*blocks, *(r for r in quality.rules if r.rule == WHOLE_PACK)])
+                               + "<p class=meta>Kibana writes their alerts with <code>building_block_type: default"
+                                 "</code>; they show only with <i>Include building block alerts</i>.</p>")
+        else:
+            report.add_section("Which rule caught which attack scenario", _caught_table(quality, quality.rules))
         confusion = []
         for r in quality.rules:
             n_att = len(quality.scenarios)
@@ -117,8 +134,14 @@ def build_report(result: Result, quality: Quality | None, labels: Labels | None,
             + f"<p class=meta>{quality.days:.1f} days of data; false alerts per day are counted after a "
               f"{quality.warmup_days:g}-day warm-up.</p>")
         report.add_figure("False alerts per day", false_alert_bars(quality))
-    report.add_figure("Alerts on a timeline per identity", timeline(result.alerts, labels, rules),
-                      caption=f"The {MAX_IDENTITIES} identities with the most alerts; ⚠ marks attack identities.")
+    shown = [a for a in result.alerts if not a.building_block]
+    hidden = [a for a in result.alerts if a.building_block]
+    caption = f"The {MAX_IDENTITIES} identities with the most alerts; ⚠ marks attack identities."
+    report.add_figure("Alerts an analyst sees, on a timeline per identity",
+                      timeline(shown, labels, [r.slug for r in result.rules if not r.building_block]), caption=caption)
+    if hidden:
+        report.add_figure("Building-block alerts, on a timeline per identity",
+                          timeline(hidden, labels, [r.slug for r in result.rules if r.building_block]), caption=caption)
     if tagged is not None:
         dashboard_previews(report, tagged, result, labels)
     return report

@@ -12,6 +12,10 @@ Definitions (docs/backtest.md, "Quality"):
   history at the start of a file, while a live cluster has; its alerts still count for recall.
 - The confusion table of a rule counts attack scenarios (detected or not) and benign identities (raised at
   least one false alert or not).
+- Tiers: an analyst sees the alerts of the visible rules; building blocks (`building_block_type: default`)
+  are hidden from the Alerts table and feed the higher-order rule. "visible" judges the visible rules of the
+  pack together (a scenario is caught when one of them caught it; their false alerts add up), "whole pack"
+  every rule of the pack.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -91,6 +96,7 @@ class RuleQuality:
     false_per_day: float
     benign_identities_alerted: set[str]
     missed: list[str]
+    building_block: bool = False
 
 
 @dataclass
@@ -102,7 +108,14 @@ class Quality:
     warmup_days: float
 
 
-def assess(alerts: list[Alert], labels: Labels, rules: list[str], warmup_ms: int = DAY_MS) -> Quality:
+#: The name of the column for the visible rules together (what an analyst sees) and for the whole pack.
+VISIBLE = "visible"
+WHOLE_PACK = "whole pack"
+REFERENCES = ("seed_as_written",)  # run for comparison, not part of the pack
+
+
+def assess(alerts: list[Alert], labels: Labels, rules: list[str], warmup_ms: int = DAY_MS,
+           building_blocks: frozenset[str] = frozenset()) -> Quality:
     by_rule: dict[str, list[Alert]] = {r: [] for r in rules}
     for a in alerts:
         by_rule.setdefault(a.rule, []).append(a)
@@ -121,30 +134,64 @@ def assess(alerts: list[Alert], labels: Labels, rules: list[str], warmup_ms: int
                 if a.start >= warm_end:
                     false_alerts += 1
         out.append(RuleQuality(rule, len(items), detected, false_alerts, false_alerts / days_after, benign_hit,
-                               [s for s in labels.scenarios if s not in detected]))
+                               [s for s in labels.scenarios if s not in detected], rule in building_blocks))
     return Quality(out, labels.scenarios, len(labels.benign_identities),
                    (labels.last_ts - labels.first_ts) / DAY_MS, warmup_ms / DAY_MS)
 
 
-def with_pack_total(q: Quality, name: str = "whole pack", leave_out: tuple[str, ...] = ("seed_as_written",)
-                    ) -> Quality:
-    """Add a column for the rule pack as a whole: a scenario is caught when any of its rules caught it."""
+def _total(name: str, members: list[RuleQuality], scenarios: list[str]) -> RuleQuality:
+    """Rules judged together: a scenario is caught when any of them caught it; false alerts add up."""
+    detected: set[str] = set().union(*(r.detected for r in members))
+    return RuleQuality(
+        name, sum(r.alerts for r in members), detected, sum(r.false_alerts for r in members),
+        sum(r.false_per_day for r in members), set().union(*(r.benign_identities_alerted for r in members)),
+        [s for s in scenarios if s not in detected])
+
+
+def with_pack_total(q: Quality, name: str = WHOLE_PACK, leave_out: tuple[str, ...] = REFERENCES) -> Quality:
+    """Columns in tiers: the visible rules, their total (what an analyst sees, when the pack has building
+    blocks), the building blocks, the whole pack, then the rules left out (the seed as written)."""
     members = [r for r in q.rules if r.rule not in leave_out]
     if len(members) < 2:
         return q
-    detected = set().union(*(r.detected for r in members))
-    total = RuleQuality(
-        name, sum(r.alerts for r in members), detected, sum(r.false_alerts for r in members),
-        sum(r.false_per_day for r in members), set().union(*(r.benign_identities_alerted for r in members)),
-        [s for s in q.scenarios if s not in detected])
-    rules = [*members, total, *(r for r in q.rules if r.rule in leave_out)]
+    visible = [r for r in members if not r.building_block]
+    blocks = [r for r in members if r.building_block]
+    tiers = [*visible, _total(VISIBLE, visible, q.scenarios), *blocks] if blocks else visible
+    rules = [*tiers, _total(name, members, q.scenarios), *(r for r in q.rules if r.rule in leave_out)]
     return Quality(rules, q.scenarios, q.benign_identities, q.days, q.warmup_days)
 
 
+def summary(q: Quality, leave_out: tuple[str, ...] = REFERENCES) -> dict[str, Any]:
+    """`backtest --summary-json`: recall as [caught, total] and false alerts a day (after the warm-up) per
+    rule of the pack, with its tier, and for the visible rules together."""
+    members = [r for r in q.rules if r.rule not in leave_out and r.rule not in (VISIBLE, WHOLE_PACK)]
+    total = len(q.scenarios)
+    visible = _total(VISIBLE, [r for r in members if not r.building_block], q.scenarios)
+    return {
+        "rules": {r.rule: {"recall": [len(r.detected), total], "false_alerts_per_day": round(r.false_per_day, 3),
+                           "building_block": r.building_block} for r in members},
+        "visible": {"recall": [len(visible.detected), total],
+                    "false_alerts_per_day": round(visible.false_per_day, 3)},
+    }
+
+
+def tier_of(r: RuleQuality) -> str:
+    if r.rule in REFERENCES:
+        return "reference"
+    if r.rule == VISIBLE:
+        return "**what an analyst sees**"
+    if r.rule == WHOLE_PACK:
+        return "all tiers"
+    return "building block" if r.building_block else "visible"
+
+
 def markdown(q: Quality) -> str:
-    """Which rule caught which scenario, and false alerts per benign day, as a Markdown table."""
+    """Which rule caught which scenario, and false alerts per benign day, as a Markdown table (with a tier
+    row when the pack has building blocks)."""
     head = "| scenario | " + " | ".join(f"`{r.rule}`" for r in q.rules) + " |"
     lines = [head, "|---|" + "---|" * len(q.rules)]
+    if any(r.building_block for r in q.rules):
+        lines.append("| *tier* | " + " | ".join(tier_of(r) for r in q.rules) + " |")
     for s in q.scenarios:
         lines.append(f"| {s} | " + " | ".join("✓" if s in r.detected else "✗" for r in q.rules) + " |")
     lines.append("| **recall** | " + " | ".join(f"{len(r.detected)}/{len(q.scenarios)}" for r in q.rules) + " |")

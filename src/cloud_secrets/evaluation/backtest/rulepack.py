@@ -43,6 +43,10 @@ class Rule:
     suppression: Suppressor | None = None  # Kibana's alert suppression, when the asset asks for it (a template)
     takes_allowlist: bool = False  # `allowlist: true` in the catalog: `rules export --allowlist` attaches it
     exceptions: ExceptionFilter | None = None  # the allowlist in force for this run (see with_allowlist)
+    rule_id: str = ""
+    risk_score: float = 0.0
+    severity: str = ""
+    building_block: bool = False  # `building_block_type: default`: its alerts are hidden, they feed others
 
 
 def _catalog_rules() -> dict[str, dict[str, Any]]:
@@ -74,13 +78,23 @@ def rule_from_saved_object(obj: dict[str, Any], source: str, slugs: dict[str, st
         index=list(attrs.get("index") or []),
         interval_ms=duration_ms(attrs.get("interval", "5m"), f"{where}.interval"), lookback_ms=lookback,
         threshold=attrs.get("threshold"), new_terms_fields=list(attrs.get("new_terms_fields") or []),
-        source=source, suppression=suppressor_for(attrs, where),
+        source=source, suppression=suppressor_for(attrs, where), rule_id=str(attrs.get("rule_id", "")),
+        risk_score=float(attrs.get("risk_score", 0)), severity=str(attrs.get("severity", "")),
+        building_block=_building_block(attrs.get("building_block_type"), where),
     )
     if rtype == "new_terms":
         rule.history_ms = duration_ms(attrs.get("history_window_start", "now-7d"), f"{where}.history_window_start")
     if rtype not in ("eql", "esql", "threshold", "new_terms"):
         raise UserError(f"{where}.type: rule type {rtype!r} is not supported by the backtest")
     return rule
+
+
+def _building_block(value: Any, where: str) -> bool:
+    if value is None:
+        return False
+    if value != "default":
+        raise UserError(f"{where}.building_block_type: Kibana knows only \"default\", got {value!r}")
+    return True
 
 
 def package_rules(rule_dir: Path = RULE_DIR) -> list[Rule]:

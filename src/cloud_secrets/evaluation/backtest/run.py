@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from ...errors import UserError
 from ...timestamps import to_ms
+from .alert_index import AlertIndex, reads_alerts
 from .alerts import Alert
 from .derived import runner_for
 from .events import Event
@@ -65,7 +66,7 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
     """Alerts are collected in the Result, sorted by start; or, with `on_alert`, handed over as they are raised
     and not kept (memory then stays bounded however many alerts a long input raises). Read in Python."""
     runners = [runner_for(r) for r in rules]
-    reader = LineReader(lines, name, needles(r.line_literals() for r in runners), progress)
+    reader = LineReader(lines, name, needles(r.line_literals() for r in _event_runners(runners)), progress)
     return _run(reader, name, rules, runners, on_alert)
 
 
@@ -74,15 +75,21 @@ def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
     """As run_lines, over a file (`/dev/stdin` too), with the native reader when it is installed (or `native`)."""
     name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
     runners = [runner_for(r) for r in rules]
-    found = needles(r.line_literals() for r in runners)
+    found = needles(r.line_literals() for r in _event_runners(runners))
     if native if native is not None else native_available():
-        return _run(NativeReader(path, name, found, pack_fields(runners), progress), name, rules, runners, on_alert)
+        return _run(NativeReader(path, name, found, pack_fields(_event_runners(runners)), progress), name, rules,
+                    runners, on_alert)
     try:
         handle: IO[bytes] = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed below
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror}") from None
     with handle:
         return _run(LineReader(handle, name, found, progress), name, rules, runners, on_alert)
+
+
+def _event_runners(runners: list[Runner]) -> list[Runner]:
+    """The runners of rules over events (not over the alerts index, which the run rebuilds: alert_index.py)."""
+    return [r for r in runners if not reads_alerts(r)]
 
 
 def pack_fields(runners: list[Runner]) -> frozenset[str] | None:
@@ -109,10 +116,13 @@ def _run(reader: LineReader | NativeReader, name: str, rules: list[Rule], runner
         gc.set_threshold(*thresholds)
 
 
-def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rule], runners: list[Runner],
+def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rule], all_runners: list[Runner],
                    on_alert: Callable[[Alert], None] | None) -> Result:
+    runners = _event_runners(all_runners)
+    alert_index = AlertIndex([r for r in all_runners if reads_alerts(r)]) if len(runners) < len(all_runners) \
+        else None
     routes: dict[str, list[Runner]] = {}
-    suppressors = {id(r): r.rule.suppression.fresh() for r in runners if r.rule.suppression is not None}
+    suppressors = {id(r): r.rule.suppression.fresh() for r in all_runners if r.rule.suppression is not None}
     seen_runner: set[int] = set()
     parsed = 0
     first_ts = last_ts = None
@@ -150,10 +160,19 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
             runner.advance(ts)
             runner.feed(ev)
             if runner.alerts:
-                _settle(runner, suppressors, on_alert)
+                _settle(runner, suppressors, on_alert, alert_index)
+        if alert_index is not None and alert_index.pending:
+            _drain(alert_index, ts, suppressors, on_alert)
     for runner in runners:
         runner.finish()
-        _settle(runner, suppressors, on_alert)
+        _settle(runner, suppressors, on_alert, alert_index)
+    if alert_index is not None:
+        alert_index.finish()
+        for runner in alert_index.readers:
+            _settle(runner, suppressors, on_alert)
+            if alert_index.fed:
+                seen_runner.add(id(runner))
+    runners = all_runners
     alerts = [a for r in runners for a in r.alerts]
     alerts.sort(key=lambda a: (a.start, a.rule, a.end))
     skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
@@ -162,9 +181,19 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
     return Result(alerts, reader.documents, parsed, first_ts, last_ts, rules, skipped, suppressed)
 
 
-def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callable[[Alert], None] | None) -> None:
+def _drain(alert_index: AlertIndex, now: int, suppressors: dict[int, Suppressor],
+           on_alert: Callable[[Alert], None] | None) -> None:
+    """The alert documents written by `now` go to the rules over the alerts index, which may alert."""
+    alert_index.advance(now)
+    for runner in alert_index.readers:
+        if runner.alerts:
+            _settle(runner, suppressors, on_alert)
+
+
+def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callable[[Alert], None] | None,
+            alert_index: AlertIndex | None = None) -> None:
     """Apply the rule's alert suppression to the alerts just raised (once each: their documents are let go),
-    then hand them over when streaming."""
+    write them to the alerts index when a rule reads it, then hand them over when streaming."""
     fresh = runner.alerts[runner.settled:]
     if fresh:
         sup = suppressors.get(id(runner))
@@ -173,6 +202,9 @@ def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callab
             del runner.alerts[runner.settled:]
             runner.alerts.extend(kept)
         for alert in runner.alerts[runner.settled:]:
+            alert.building_block = runner.rule.building_block
+            if alert_index is not None:
+                alert_index.add(alert, runner, alert.first_doc)
             alert.first_doc = None
         runner.settled = len(runner.alerts)
     if on_alert is not None:
