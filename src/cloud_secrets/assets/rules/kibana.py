@@ -19,8 +19,8 @@ AUTHOR = ["cloud-secrets"]
 LICENSE = "Apache-2.0"
 # Integration package versions the rules were written against (documents shaped as in
 # shared reference notes); Kibana shows whether the installed version satisfies the range.
-INTEGRATION_VERSIONS = {"aws": ">=2.0.0", "azure": ">=1.0.0", "gcp": ">=2.0.0"}
-NON_ECS_PREFIXES = ("cloud_secrets.", "aws.", "azure.", "gcp.")
+INTEGRATION_VERSIONS = {"aws": ">=2.0.0", "azure": ">=1.0.0", "gcp": ">=2.0.0", "hashicorp_vault": ">=1.26.0"}
+NON_ECS_PREFIXES = ("cloud_secrets.", "aws.", "azure.", "gcp.", "hashicorp_vault.")
 MITRE = [{
     "framework": "MITRE ATT&CK",
     "tactic": {"id": "TA0006", "name": "Credential Access",
