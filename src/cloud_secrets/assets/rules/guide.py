@@ -58,7 +58,8 @@ def setup(cat: Catalog) -> str:
     return "\n\n".join([
         "## Setup",
         f"This rule reads secret-store activity ({stores}) collected by Elastic's AWS, Azure, Google Cloud "
-        "and HashiCorp Vault integrations and tagged by the **Cloud Secrets Access Detection** package's ingest pipeline.",
+        "and HashiCorp Vault integrations and tagged by the **Cloud Secrets Access Detection** package's ingest "
+        "pipeline.",
         "### Logging to enable",
         _items([
             "AWS: CloudTrail management events in the `aws.cloudtrail` data stream (Secrets Manager and "
@@ -73,7 +74,8 @@ def setup(cat: Catalog) -> str:
         "### Wiring the tagging pipeline",
         "Add a `pipeline` processor calling `logs-cloud_secrets.secret_access-<version>` to the `@custom` "
         "pipeline of each data stream: `logs-aws.cloudtrail@custom`, `logs-azure.platformlogs@custom`, "
-        "`logs-azure.activitylogs@custom`, `logs-gcp.audit@custom` and `logs-hashicorp_vault.audit@custom`. The pipeline adds the `cloud_secrets.*` "
+        "`logs-azure.activitylogs@custom`, `logs-gcp.audit@custom` and `logs-hashicorp_vault.audit@custom`. "
+        "The pipeline adds the `cloud_secrets.*` "
         "fields and fills `user.name` from the caller's identity when the integration left it empty (Azure Key "
         "Vault and Google Cloud), which the rules need.",
     ]) + "\n"

@@ -1,5 +1,7 @@
 """Catalog placeholders in rule and hunting queries: `{{actions CLASS...}}`, `{{datasets CLASS...}}`,
-`{{indices CLASS...}}`, rendered as a value list in the query's language, and `{{summary CLASS...}}`, the
+`{{indices CLASS...}}`, `{{operations CLASS...}}` (the cloud_secrets.operation values themselves: Vault's
+`read` action is a read, a metadata read or a sys/ call, only the tagged class tells them apart), rendered as a
+value list in the query's language, and `{{summary CLASS...}}`, the
 alias of the hourly per-identity summary built from those operations (see `assets.transform`). Action lists
 are never typed by hand."""
 
@@ -13,7 +15,7 @@ from ..indices import datasets_of, rule_indices
 from ..transform import DEST_ALIAS
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)((?:\s+\w+)*)\s*\}\}")
-KINDS = ("actions", "datasets", "indices", "summary")
+KINDS = ("actions", "datasets", "indices", "operations", "summary")
 LANGUAGES = ("eql", "esql", "lucene")
 
 
@@ -30,6 +32,8 @@ def _values(cat: Catalog, kind: str, classes: list[str]) -> list[str]:
                             f"got {' '.join(classes) or 'none'}")
     if kind == "actions":
         return cat.actions(*classes)
+    if kind == "operations":
+        return [c for c in OPERATION_CLASSES if c in classes]
     if kind == "summary":
         return [DEST_ALIAS]
     return datasets_of(cat, classes) if kind == "datasets" else rule_indices(cat, classes)
