@@ -15,6 +15,7 @@ from ..upstream.aws import AwsIdentity, batch_companion_events, secret_arn, secr
 from ..upstream.azure import AZURE_POWERSHELL_APP_ID, AzureIdentity, keyvault_event
 from ..upstream.gcp import GcpPrincipal, secret_manager_event
 from . import common as c
+from .attacks_stores import ssm_parameters_by_path_sweep, vault_token_harvest
 from .common import HOUR, Item
 from .world import KINDS, PROD, PROJECTS, REGIONS, SERVICES, SSO_PATH, SSO_ROLES, World
 
@@ -364,4 +365,8 @@ ATTACKS: tuple[Attack, ...] = (
         denied_probing,
         3600,
     ),
+    Attack("vault_token_harvest", "a stolen Vault token lists KV folders, reads 36 secrets and leases database and "
+           "AWS credentials", vault_token_harvest, 300),
+    Attack("ssm_parameters_by_path_sweep", "GetParametersByPath --path / --recursive --with-decryption with a "
+           "leaked key, 10 parameters a page", ssm_parameters_by_path_sweep, 60),
 )
