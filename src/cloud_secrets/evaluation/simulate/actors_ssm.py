@@ -5,9 +5,9 @@ Every actor draws from its own random generator, so adding these actors leaves t
 of the world, and so their documents, unchanged.
 
 - `SsmApp`: a service reading its SecureString parameters with `GetParameters --with-decryption` at each
-  container start and `GetParameter --with-decryption` for one of them now and then (a refreshed config).
-- `SsmPathLoader`: a service loading its whole `/prod/<service>/` subtree with `GetParametersByPath
-  --with-decryption --recursive` at each start (Spring Cloud AWS, chamber, Powertools): one page of up to 10.
+  container start and `GetParameter --with-decryption` for one of them now and then (a refreshed config),
+  or loading its whole `/prod/<service>/` subtree with `GetParametersByPath --with-decryption --recursive`
+  (Spring Cloud AWS, chamber, Powertools): one page of up to 10.
 - `SsmAmiLookup`: launch templates and autoscaling scripts resolving public AMI ids under `/aws/service/`
   with `GetParameter` without decryption, a look-alike that must stay untagged.
 - `SsmPerson`: an engineer browsing Parameter Store in office hours: `DescribeParameters`, then reading a
@@ -42,64 +42,58 @@ def parameter_names(service: str) -> list[str]:
 
 
 @dataclass
-class SsmApp:
-    """A service that reads its parameters by name, decrypted, at each container start."""
+class OwnRandom:
+    """An actor drawing from its own generator, never the world's shared one: adding it to the world leaves
+    the draws, and so the documents, of every other actor unchanged."""
 
     actor: str
+    rng: random.Random = field(repr=False, default_factory=random.Random, kw_only=True)
+
+    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
+        self.emit(self.rng, start, out)
+
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
+        raise NotImplementedError
+
+
+def office_session(r: random.Random, sessions_per_day: float, start: float, tz: float) -> bool:
+    """Does a person start a session in this hour (office hours weigh, weekends hardly)?"""
+    return r.random() < sessions_per_day / 8 * office_weight(start, tz)
+
+
+@dataclass
+class SsmApp(OwnRandom):
+    """A service reading its parameters, decrypted, at each container start: by name (`GetParameters`, and a
+    `GetParameter` now and then), or its whole subtree (`GetParametersByPath --recursive`) when `path` is set."""
+
     ident: AwsIdentity
     names: list[str]
     starts_per_hour: float
     ip: str
     region: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
+    path: str | None = None
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        r = self.rng
-        for _ in range(poisson(r, self.starts_per_hour)):
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
+        calls = [("GetParametersByPath", {"path": self.path, "recursive": True}) if self.path
+                 else ("GetParameters", {"names": self.names})] * poisson(r, self.starts_per_hour)
+        if not self.path and r.random() < 0.3:
+            calls.append(("GetParameter", {"name": r.choice(self.names)}))
+        for action, kw in calls:
             ts = start + r.random() * HOUR
-            out.append(Item(ts, parameter_event("GetParameters", self.ident, ts, names=self.names,
-                                                with_decryption=True, region=self.region, source_address=self.ip,
-                                                user_agent=SSM_SDK), self.ident.canonical, self.actor))
-        if r.random() < 0.3:
-            ts = start + r.random() * HOUR
-            out.append(Item(ts, parameter_event("GetParameter", self.ident, ts, name=r.choice(self.names),
-                                                with_decryption=True, region=self.region, source_address=self.ip,
-                                                user_agent=SSM_SDK), self.ident.canonical, self.actor))
+            out.append(Item(ts, parameter_event(action, self.ident, ts, with_decryption=True,  # type: ignore[arg-type]
+                                                region=self.region, source_address=self.ip, user_agent=SSM_SDK, **kw),
+                            self.ident.canonical, self.actor))
 
 
 @dataclass
-class SsmPathLoader:
-    """A service that loads its whole parameter subtree, decrypted and recursive, at each start."""
-
-    actor: str
-    ident: AwsIdentity
-    path: str
-    starts_per_hour: float
-    ip: str
-    region: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
-
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        r = self.rng
-        for _ in range(poisson(r, self.starts_per_hour)):
-            ts = start + r.random() * HOUR
-            out.append(Item(ts, parameter_event("GetParametersByPath", self.ident, ts, path=self.path, recursive=True,
-                                                with_decryption=True, region=self.region, source_address=self.ip,
-                                                user_agent=SSM_SDK), self.ident.canonical, self.actor))
-
-
-@dataclass
-class SsmAmiLookup:
+class SsmAmiLookup(OwnRandom):
     """Instances and launch scripts resolving public AMI ids: GetParameter without decryption (untagged)."""
 
-    actor: str
     ident: AwsIdentity
     calls_per_hour: float
     region: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        r = self.rng
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
         for _ in range(poisson(r, self.calls_per_hour)):
             ts = start + r.random() * HOUR
             out.append(Item(ts, parameter_event("GetParameter", self.ident, ts, name=r.choice(AMI_PARAMETERS),
@@ -108,20 +102,17 @@ class SsmAmiLookup:
 
 
 @dataclass
-class SsmPerson:
+class SsmPerson(OwnRandom):
     """An engineer in the console: lists the parameters, then reads a few of them decrypted."""
 
-    actor: str
     ident: AwsIdentity
     names: list[str]
     sessions_per_day: float
     tz: float
     region: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        r = self.rng
-        if r.random() >= self.sessions_per_day / 8 * office_weight(start, self.tz):
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
+        if not office_session(r, self.sessions_per_day, start, self.tz):
             return
         ip = c.pick_ip(r, c.OFFICE_NAT, 10, 19)
         ts = start + r.random() * (HOUR - 300)
@@ -137,10 +128,10 @@ class SsmPerson:
 
 
 def ssm_actors(seed: int, n: int, account: str, region: str, services: tuple[str, ...],
-               people: list[AwsIdentity]) -> list[SsmApp | SsmPathLoader | SsmAmiLookup | SsmPerson]:
+               people: list[AwsIdentity]) -> list[OwnRandom]:
     """About 5% of `n` Parameter Store actors in `account`, with their own random generators."""
     rng = random.Random(f"ssm:{seed}")
-    out: list[SsmApp | SsmPathLoader | SsmAmiLookup | SsmPerson] = []
+    out: list[OwnRandom] = []
     count = max(2, round(n * 0.05))
     for i in range(count):
         svc = services[i % len(services)]
@@ -148,15 +139,15 @@ def ssm_actors(seed: int, n: int, account: str, region: str, services: tuple[str
         ip = c.private_ip(rng, 30 + i % 4)
         own = random.Random(f"ssm:{seed}:{i}")
         if i % 3 == 2:
-            out.append(SsmPathLoader(f"ssm-loader:{role.name}", role, f"/prod/{svc}/", rng.uniform(0.05, 0.2), ip,
-                                     region, own))
+            out.append(SsmApp(f"ssm-loader:{role.name}", role, [], rng.uniform(0.05, 0.2), ip, region,
+                              f"/prod/{svc}/", rng=own))
         else:
             names = rng.sample(parameter_names(svc), rng.randint(2, 6))
-            out.append(SsmApp(f"ssm-app:{role.name}", role, names, rng.uniform(0.1, 0.5), ip, region, own))
+            out.append(SsmApp(f"ssm-app:{role.name}", role, names, rng.uniform(0.1, 0.5), ip, region, rng=own))
     launcher = AwsIdentity.assumed_role(account, "autoscaling-launch-role", "i-0launch")
-    out.append(SsmAmiLookup("ssm-ami:autoscaling", launcher, 6.0, region, random.Random(f"ssm:{seed}:ami")))
+    out.append(SsmAmiLookup("ssm-ami:autoscaling", launcher, 6.0, region, rng=random.Random(f"ssm:{seed}:ami")))
     for k, person in enumerate(people[:3]):
         names = [p for svc in services[k * 2:k * 2 + 3] for p in parameter_names(svc)]
         out.append(SsmPerson(f"ssm-person:{person.canonical}", person, names, 1.0, 0.0, region,
-                             random.Random(f"ssm:{seed}:person:{k}")))
+                             rng=random.Random(f"ssm:{seed}:person:{k}")))
     return out

@@ -16,12 +16,13 @@ from its own random generator, so adding these actors leaves the other actors' d
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ...timestamps import to_ms
 from ..upstream.vault import VaultPrincipal, audit_events, kv_path
 from . import common as c
-from .common import HOUR, Item, office_weight, poisson
+from .actors_ssm import OwnRandom, office_session
+from .common import HOUR, Item, poisson
 
 KV_MOUNT = "secret"
 VAULT_KINDS = ("db-password", "api-key", "redis-auth", "oauth-client-secret", "smtp-password", "signing-key")
@@ -50,17 +51,14 @@ def _call(out: list[Item], actor: str, who: VaultPrincipal, operation: str, path
 
 
 @dataclass
-class VaultApp:
-    actor: str
+class VaultApp(OwnRandom):
     who: VaultPrincipal
     secrets: list[str]
     interval: float
     ip: str
     login_path: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        r = self.rng
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
         t = start + r.random() * self.interval
         while t < start + HOUR:
             for k, name in enumerate(self.secrets):
@@ -75,48 +73,40 @@ class VaultApp:
 
 
 @dataclass
-class VaultDbApp:
-    actor: str
+class VaultDbApp(OwnRandom):
     who: VaultPrincipal
     role: str
     leases_per_hour: float
     ip: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        r = self.rng
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
         for _ in range(max(1, poisson(r, self.leases_per_hour))):
             _call(out, self.actor, self.who, "read", f"database/creds/{self.role}", start + r.random() * HOUR,
                   self.ip, mount_type="database", response_data={"username": f"v-{self.role}", "password": "x"})
 
 
 @dataclass
-class VaultSync:
-    actor: str
+class VaultSync(OwnRandom):
     who: VaultPrincipal
     secrets: list[str]
     ip: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        t = start + self.rng.uniform(0, 300)
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
+        t = start + r.uniform(0, 300)
         for k, name in enumerate(self.secrets):
             _call(out, self.actor, self.who, "read", kv_path(KV_MOUNT, name), t + k * 0.2, self.ip,
                   response_data={"data": {"value": name}, "metadata": {"version": 1, "destroyed": False}})
 
 
 @dataclass
-class VaultPerson:
-    actor: str
+class VaultPerson(OwnRandom):
     who: VaultPrincipal
     services: list[str]
     sessions_per_day: float
     tz: float
-    rng: random.Random = field(repr=False, default_factory=random.Random)
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
-        r = self.rng
-        if r.random() >= self.sessions_per_day / 8 * office_weight(start, self.tz):
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
+        if not office_session(r, self.sessions_per_day, start, self.tz):
             return
         ip = c.pick_ip(r, c.VPN_POOL, 100, 140)
         svc = r.choice(self.services)
@@ -133,26 +123,21 @@ class VaultPerson:
 
 
 @dataclass
-class VaultMonitor:
-    actor: str
+class VaultMonitor(OwnRandom):
     who: VaultPrincipal
     ip: str
-    rng: random.Random = field(repr=False, default_factory=random.Random)
 
-    def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
+    def emit(self, r: random.Random, start: float, out: list[Item]) -> None:
         for k in range(12):
-            ts = start + k * 300 + self.rng.random() * 10
+            ts = start + k * 300 + r.random() * 10
             _call(out, self.actor, self.who, "read", "sys/mounts", ts, self.ip, mount_type="system")
             _call(out, self.actor, self.who, "list", "sys/policies/acl", ts + 1, self.ip, mount_type="system")
 
 
-VaultActor = VaultApp | VaultDbApp | VaultSync | VaultPerson | VaultMonitor
-
-
-def vault_actors(seed: int, n: int, services: tuple[str, ...], people: list[str]) -> list[VaultActor]:
+def vault_actors(seed: int, n: int, services: tuple[str, ...], people: list[str]) -> list[OwnRandom]:
     """About 6% of `n` Vault actors (workloads, a sync controller, people, monitoring)."""
     rng = random.Random(f"vault:{seed}")
-    out: list[VaultActor] = []
+    out: list[OwnRandom] = []
     count = max(3, round(n * 0.04))
     for i in range(count):
         svc = services[i % len(services)]
@@ -160,25 +145,25 @@ def vault_actors(seed: int, n: int, services: tuple[str, ...], people: list[str]
         ip = c.private_ip(rng, 40 + i % 4)
         if i % 4 == 3:
             who = VaultPrincipal.approle(f"{svc}-db", policies=(f"{svc}-db",))
-            out.append(VaultDbApp(f"vault-db:{svc}", who, f"{svc}-rw", rng.uniform(0.8, 1.5), ip, own))
+            out.append(VaultDbApp(f"vault-db:{svc}", who, f"{svc}-rw", rng.uniform(0.8, 1.5), ip, rng=own))
         elif i % 2:
             who = VaultPrincipal.kubernetes(svc, f"{svc}-api", svc)
             names = rng.sample(secret_names(svc), rng.randint(1, 3))
             out.append(VaultApp(f"vault-app:k8s:{svc}", who, names, 60.0 * rng.choice((5, 15, 30, 60)), ip,
-                                "auth/kubernetes/login", own))
+                                "auth/kubernetes/login", rng=own))
         else:
             who = VaultPrincipal.approle(f"{svc}-api", policies=(svc,))
             names = rng.sample(secret_names(svc), rng.randint(1, 3))
             out.append(VaultApp(f"vault-app:approle:{svc}", who, names, 60.0 * rng.choice((5, 15, 30, 60)), ip,
-                                "auth/approle/login", own))
+                                "auth/approle/login", rng=own))
     eso = VaultPrincipal.kubernetes("external-secrets", "external-secrets", "eso")
     synced = [name for svc in services[:2] for name in secret_names(svc)]
     out.append(VaultSync("vault-sync:external-secrets", eso, synced, c.private_ip(rng, 44),
-                         random.Random(f"vault:{seed}:eso")))
+                         rng=random.Random(f"vault:{seed}:eso")))
     for k, email in enumerate(people[:4]):
         who = VaultPrincipal.oidc(email, role="engineers")
         out.append(VaultPerson(f"vault-person:{email}", who, list(services[k:k + 3]), 1.0, 0.0,
-                               random.Random(f"vault:{seed}:person:{k}")))
+                               rng=random.Random(f"vault:{seed}:person:{k}")))
     out.append(VaultMonitor("vault-monitor:prometheus", VaultPrincipal.token("prometheus"), c.private_ip(rng, 45),
-                            random.Random(f"vault:{seed}:monitor")))
+                            rng=random.Random(f"vault:{seed}:monitor")))
     return out
