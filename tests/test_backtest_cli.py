@@ -16,6 +16,8 @@ def doc(i: int, action: str = "GetSecretValue", **extra: object) -> dict:
     d = {"@timestamp": f"2026-03-02T10:{i:02d}:00.000Z", "data_stream": DS,
          "event": {"dataset": "aws.cloudtrail", "action": action}, "user": {"name": "harvester"},
          "source": {"ip": "203.0.113.7"}, "cloud_secrets": {"identity": "harvester", "outcome": "success"}}
+    if action == "GetSecretValue":  # as the tagging pipeline classifies it
+        d["cloud_secrets"]["operation"] = "read"
     d.update(extra)
     return d
 

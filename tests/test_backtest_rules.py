@@ -175,7 +175,8 @@ def test_schedule_runs_through_idle_time_and_after_the_last_event() -> None:
 def test_prefilter_is_derived_from_the_parsed_pack() -> None:
     runners = [runner_for(r) for r in [*package_rules(), seed_as_written()]]
     found = needles(r.line_literals() for r in runners if not reads_alerts(r))  # alert readers read no line
-    assert found is not None and 0 < len(found) <= 3
+    # HashiCorp Vault's event.action is the request operation (`read`, `list`): short needles of their own
+    assert found is not None and 0 < len(found) <= 6
     test = line_test(found)
     assert test is not None
     for action in ("GetSecretValue", "SecretList", "google.cloud.secretmanager.v1.SecretManagerService.ListSecrets"):

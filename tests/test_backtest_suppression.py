@@ -88,7 +88,8 @@ def test_the_package_rules_suppress_a_polling_burst_to_one_alert() -> None:
     seed = next(r for r in package_rules() if r.slug == "bulk_access_sequence")
     doc = {"data_stream": {"type": "logs", "dataset": "aws.cloudtrail", "namespace": "default"},
            "event": {"dataset": "aws.cloudtrail", "action": "GetSecretValue", "outcome": "success"},
-           "user": {"name": "orders-api"}, "cloud_secrets": {"identity": "111122223333:role/orders-api"},
+           "user": {"name": "orders-api"},
+           "cloud_secrets": {"identity": "111122223333:role/orders-api", "operation": "read"},
            "source": {"ip": "192.0.2.10"}}
     lines = [json.dumps({**doc, "@timestamp": iso_ms(T0 + i * MIN)}).encode() for i in range(30)]
     result = run_lines(lines, "poll.ndjson", [seed])

@@ -67,3 +67,20 @@ def test_elastic_package_check_passes_offline() -> None:
                           timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (paths.ROOT / "build" / "packages" / f"cloud_secrets-{package_info().version}.zip").exists()
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("store: vault", "store: hashicorp", "providers.hashicorp_vault.store"),
+    ("path: data/<name>", "path: data/<name>/x*", "providers.hashicorp_vault.operations.kv_v2_read.path"),
+    ("requires_true: request_parameters.withDecryption", "requires_true: request_parameters.decrypt",
+     "providers.aws.operations.GetParameter.requires_true"),
+])
+def test_catalog_store_and_pattern_errors_name_file_line_and_field(tmp_path: Path, old: str, new: str,
+                                                                   field: str) -> None:
+    (tmp_path / "automation.yml").write_text((paths.CATALOG / "automation.yml").read_text())
+    text = (paths.CATALOG / "operations.yml").read_text().replace(old, new, 1)
+    (tmp_path / "operations.yml").write_text(text)
+    with pytest.raises(UserError) as err:
+        load_catalog(tmp_path)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if new in s)
+    assert f"operations.yml:{line}: {field}" in str(err.value)

@@ -68,7 +68,8 @@ def _events(name: str) -> list[dict]:
     return next(c for c in CASES if c.path.name == name).events
 
 
-@pytest.mark.parametrize("name", ["test-aws-other.json", "test-azure-other.json", "test-gcp-other.json"])
+@pytest.mark.parametrize("name", ["test-aws-other.json", "test-azure-other.json", "test-gcp-other.json",
+                                  "test-aws-ssm-other.json", "test-vault-other.json"])
 def test_writes_and_other_services_pass_through_untouched(es, pipeline, name) -> None:
     events = _events(name)
     assert simulate(es, pipeline, events) == events
@@ -91,3 +92,27 @@ def test_user_name_is_filled_only_when_absent(es, pipeline) -> None:
                if "user" in e)
     gcp = simulate(es, pipeline, _events("test-gcp.json"))
     assert all(o["user"]["name"] == o["client"]["user"]["email"] for o in gcp)
+
+
+def test_vault_counts_each_call_once_on_its_response_entry(es, pipeline) -> None:
+    events = _events("test-vault.json")
+    out = simulate(es, pipeline, events)
+    for doc in out:
+        entry = doc["hashicorp_vault"]["audit"]
+        assert ("cloud_secrets" in doc) == (entry["type"] == "response"), entry["request"]["path"]
+    tagged = [d for d in out if "cloud_secrets" in d]
+    assert len(tagged) == len(out) // 2
+    # the identity never comes from the HMAC'd token or accessor
+    assert not any(d["cloud_secrets"]["identity"].startswith("hmac-sha256:") for d in tagged)
+
+
+def test_ssm_reads_need_with_decryption(es, pipeline) -> None:
+    tagged = simulate(es, pipeline, _events("test-aws-ssm.json"))
+    assert all(d["cloud_secrets"]["store"] == "ssm_parameter_store" for d in tagged)
+    plain = [json.loads(json.dumps(e)) for e in _events("test-aws-ssm.json")
+             if e["event"]["action"] == "GetParameter"][:1]
+    flat = plain[0]["aws"]["cloudtrail"]["flattened"]["request_parameters"]
+    flat["withDecryption"] = False
+    plain[0]["aws"]["cloudtrail"]["request_parameters"] = plain[0]["aws"]["cloudtrail"]["request_parameters"].replace(
+        "withDecryption=true", "withDecryption=false")
+    assert "cloud_secrets" not in simulate(es, pipeline, plain)[0]

@@ -25,7 +25,11 @@ SIGMA_DIR = paths.ROOT / "sigma"
 EQL_CONFIG = eql.ParserConfig(eql.parser.elasticsearch_syntax, eql.parser.allow_runs)
 LOGSOURCES = {"aws": {"product": "aws", "service": "cloudtrail"},
               "azure": {"product": "azure", "service": "keyvault"},
-              "gcp": {"product": "gcp", "service": "gcp.audit"}}
+              "gcp": {"product": "gcp", "service": "gcp.audit"},
+              "hashicorp_vault": {"product": "hashicorp", "service": "vault"}}
+# Sigma rule name key -> (catalog provider, cloud_secrets.store)
+STORES = {"aws": ("aws", "secrets_manager"), "aws_ssm": ("aws", "ssm_parameter_store"),
+          "azure": ("azure", "key_vault"), "gcp": ("gcp", "secret_manager"), "vault": ("hashicorp_vault", "vault")}
 RULES = {r.slug: r for r in load_rules()}
 
 
@@ -35,11 +39,24 @@ def converted() -> dict[str, list[sigma_convert.Converted]]:
     return {t: sigma_convert.convert(t, collection) for t in sigma_convert.TARGETS}
 
 
+def _flattened_as_indexed(value: Any) -> Any:
+    """Elasticsearch indexes every leaf of a `flattened` field as a keyword: `true` is searched as "true"."""
+    if isinstance(value, dict):
+        return {k: _flattened_as_indexed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_flattened_as_indexed(v) for v in value]
+    return json.dumps(value) if isinstance(value, bool) else value
+
+
 def fixture_docs() -> list[dict[str, Any]]:
     """Tagged documents: the expected outputs of the tagging pipeline's fixtures."""
     docs = []
     for path in sorted(paths.PIPELINE_TESTS.glob("*-expected.json")):
         docs.extend(json.loads(path.read_text(encoding="utf-8"))["expected"])
+    for doc in docs:
+        flat = doc.get("aws", {}).get("cloudtrail", {}).get("flattened")
+        if flat:
+            doc["aws"]["cloudtrail"]["flattened"] = _flattened_as_indexed(flat)
     return docs
 
 
@@ -68,21 +85,21 @@ def query_of(results: list[sigma_convert.Converted], name: str) -> str:
 
 def test_every_sigma_file_loads_with_pysigma() -> None:
     files = sorted(SIGMA_DIR.rglob("*.yml"))
-    assert len(files) == 9 + 6
+    assert len(files) == 3 * len(STORES) + 3 + len(STORES)
     for path in sorted((SIGMA_DIR / "rules").rglob("*.yml")):
         collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"), collect_errors=True)
         assert not collection.errors, f"{path}: {collection.errors}"
     full = sigma_convert.load_collection()  # correlations resolve their rule references here
     assert not full.errors
     correlations = [r for r in full if isinstance(r, SigmaCorrelationRule)]
-    assert len(correlations) == 6
+    assert len(correlations) == 3 + len(STORES)
     assert {c.type.name.lower() for c in correlations} == {"event_count", "value_count", "temporal_ordered"}
 
 
 def test_base_rules_follow_the_logsource_conventions() -> None:
     for provider, logsource in LOGSOURCES.items():
         files = sorted((SIGMA_DIR / "rules" / provider).glob("*.yml"))
-        assert len(files) == 3
+        assert len(files) == 3 * sum(1 for p, _ in STORES.values() if p == provider)
         for path in files:
             rule = yaml.safe_load(path.read_text())
             assert rule["logsource"] == logsource
@@ -101,14 +118,18 @@ def test_every_target_converts_or_says_why(converted: dict[str, list[sigma_conve
         assert gaps == expected_gaps[target], (target, [(r.name, r.error) for r in results if r.query is None])
         base_failures = {r.name for r in results if r.query is None and r.kind == "rule"}
         if target == "kusto":  # GCPAuditLogs keeps the status code inside a dynamic column
-            assert base_failures == {"cloud_secrets_gcp_secret_read", "cloud_secrets_gcp_secret_read_failed"}
+            # ... Parameter Store's withDecryption inside RequestParameters, and Vault has no Sentinel table
+            assert base_failures == {"cloud_secrets_gcp_secret_read", "cloud_secrets_gcp_secret_read_failed",
+                                     "cloud_secrets_aws_ssm_secret_read", "cloud_secrets_aws_ssm_secret_read_failed",
+                                     "cloud_secrets_vault_secret_read", "cloud_secrets_vault_secret_read_failed",
+                                     "cloud_secrets_vault_secret_enumeration"}
         else:
             assert not base_failures
 
 
 def test_converted_eql_parses(converted: dict[str, list[sigma_convert.Converted]]) -> None:
     queries = [r.query for r in converted["eql"] if r.query]
-    assert len(queries) == 9 + 4
+    assert len(queries) == 3 * len(STORES) + 1 + len(STORES)
     for query in queries:
         with EQL_CONFIG:
             eql.parse_query(query)
@@ -116,7 +137,7 @@ def test_converted_eql_parses(converted: dict[str, list[sigma_convert.Converted]
 
 def test_converted_esql_parses_and_reads_the_integrations(converted: dict[str, list[sigma_convert.Converted]]) -> None:
     queries = [r.query for r in converted["esql"] if r.query]
-    assert len(queries) == 9 + 3
+    assert len(queries) == 3 * len(STORES) + 3
     for query in queries:
         parse_esql(query)
         assert query.startswith("from logs-aws.cloudtrail-*")
@@ -129,15 +150,17 @@ def test_kusto_uses_sentinel_tables(converted: dict[str, list[sigma_convert.Conv
     assert "isempty(ErrorCode)" in aws_read  # Kusto strings are empty, never null
 
 
-def _ours(classes: str, provider: str, outcome: str | None) -> str:
+def _ours(classes: str, key: str, outcome: str | None) -> str:
+    provider, store = STORES[key]
     text = (f"any where event.dataset in {{{{datasets {classes}}}}} and event.action in {{{{actions {classes}}}}}"
-            f' and cloud_secrets.provider == "{provider}"')
+            f" and cloud_secrets.operation in {{{{operations {classes}}}}}"
+            f' and cloud_secrets.provider == "{provider}" and cloud_secrets.store == "{store}"')
     if outcome:
         text += f' and cloud_secrets.outcome == "{outcome}"'
     return templating.render(text, catalog(), "eql")
 
 
-@pytest.mark.parametrize("provider", sorted(LOGSOURCES))
+@pytest.mark.parametrize("provider", sorted(STORES))
 @pytest.mark.parametrize(("kind", "classes", "outcome"), [
     ("secret_read", "read batch_read", "success"),
     ("secret_read_failed", "read batch_read", "failure"),
@@ -201,8 +224,8 @@ def test_sigma_enumeration_correlations_match_enumerate_then_retrieve(
         converted: dict[str, list[sigma_convert.Converted]]) -> None:
     sample = bulk_sample()
     sigma: set[tuple[int, ...]] = set()
-    for provider in LOGSOURCES:
-        sigma |= run_eql(query_of(converted["eql"], f"cloud_secrets_enumerate_then_retrieve_{provider}"), sample)
+    for key in STORES:
+        sigma |= run_eql(query_of(converted["eql"], f"cloud_secrets_enumerate_then_retrieve_{key}"), sample)
     ours = run_eql(RULES["enumerate_then_retrieve"].query, sample)
     assert ours, "the sample must contain a listing followed by a read"
     assert sigma == ours

@@ -65,6 +65,8 @@ TOP_LEVEL = {
     "log",
     "gcp",
     "orchestrator",
+    "hashicorp_vault",
+    "message",
 }
 SM = "google.cloud.secretmanager.v1.SecretManagerService."
 
@@ -116,7 +118,7 @@ def test_every_scenario_is_listed() -> None:
     assert result.exit_code == 0
     for name in [*ATTACKS, "benign_week", "all"]:
         assert name in result.output
-    assert len(ATTACKS) == 23  # 10 public techniques + 13 harder variants (issue 14)
+    assert len(ATTACKS) == 25  # 10 public techniques + 13 harder variants (issue 14) + Vault and Parameter Store
 
 
 def test_unknown_scenario_is_a_user_error() -> None:
@@ -396,8 +398,18 @@ def _check_gcp(doc: dict[str, Any]) -> None:
         assert audit["status"]["code"] != 0
 
 
+def _check_vault(doc: dict[str, Any]) -> None:
+    audit = doc["hashicorp_vault"]["audit"]
+    assert audit["type"] in ("request", "response") and ("response" in audit) == (audit["type"] == "response")
+    assert doc["event"]["id"] == audit["request"]["id"] and doc["event"]["action"] == audit["request"]["operation"]
+    assert re.fullmatch(r"hmac-sha256:[0-9a-f]{64}", audit["request"]["client_token"])
+    assert "name" not in doc.get("user", {})  # the integration never sets user.name
+    assert (doc["event"]["outcome"] == "failure") == ("error" in audit)
+
+
 CHECKS = {
     "aws.cloudtrail": _check_aws,
+    "hashicorp_vault.audit": _check_vault,
     "azure.platformlogs": _check_platformlogs,
     "azure.activitylogs": _check_activitylogs,
     "gcp.audit": _check_gcp,
@@ -582,3 +594,37 @@ def test_attacks_begin_at_start(name: str) -> None:
     opts = Options(start=1772445600.0)
     first = next(doc for doc, label in generate(name, opts) if label.kind == "attack")
     assert first["@timestamp"] == "2026-03-02T10:00:00.000Z"
+
+
+def test_vault_token_harvest_lists_then_reads_from_one_address() -> None:
+    docs = [d for d, label in generate("vault_token_harvest", SMALL) if label.kind == "attack"]
+    responses = [d for d in docs if d["hashicorp_vault"]["audit"]["type"] == "response"]
+    assert len(docs) == 2 * len(responses)
+    paths = [d["hashicorp_vault"]["audit"]["request"]["path"] for d in responses]
+    assert paths[0] == "auth/token/lookup-self" and paths[1].startswith("secret/metadata/")
+    assert len({p for p in paths if p.startswith("secret/data/")}) >= 30
+    assert any(p.startswith("database/creds/") for p in paths) and "aws/creds/deploy" in paths
+    assert len({d["source"]["ip"] for d in docs}) == 1
+
+
+def test_ssm_sweep_pages_through_one_recursive_decrypted_path() -> None:
+    docs = [d for d, label in generate("ssm_parameters_by_path_sweep", SMALL) if label.kind == "attack"]
+    assert len(docs) >= 5
+    for d in docs:
+        assert d["event"]["provider"] == "ssm.amazonaws.com" and d["event"]["action"] == "GetParametersByPath"
+        params = d["aws"]["cloudtrail"]["flattened"]["request_parameters"]
+        assert params == {"path": "/", "recursive": True, "withDecryption": True, "maxResults": 10}
+
+
+def test_store_actors_leave_the_other_actors_unchanged() -> None:
+    """Parameter Store and Vault actors draw from their own generators: removing them changes nothing else."""
+    from cloud_secrets.evaluation.simulate.benign import benign_items
+    from cloud_secrets.evaluation.simulate.world import build_world
+
+    world = build_world(0, 40)
+    others = build_world(0, 40)
+    others.actors = [a for a in others.actors if not a.actor.startswith(("ssm-", "vault-"))]
+    assert len(others.actors) < len(world.actors)
+    start = 1772409600.0
+    full = [i for i in benign_items(world, 0, start, 0.25) if not i.actor.startswith(("ssm-", "vault-"))]
+    assert full == list(benign_items(others, 0, start, 0.25))

@@ -16,7 +16,7 @@ from .options import es_options
 
 dataset_option = click.option(
     "--dataset", "datasets", multiple=True, type=click.Choice(wiring.DATASETS),
-    help="Data stream to act on (repeatable; default: all four).")
+    help="Data stream to act on (repeatable; default: every one the catalog names).")
 
 
 def _show(plan: wiring.Plan, dry_run: bool) -> None:

@@ -454,12 +454,11 @@ def plan_restore(es: EsClient, backup_id: str | None = None, force: bool = False
 
 def _sample_docs() -> list[dict[str, Any]]:
     """One minimal secret-store event of each operation of the catalog, to `_simulate` new pipeline bodies."""
-    providers = {p.name: p for p in catalog().providers}
     docs = []
     for op in catalog().operations:
         event = {"action": op.action, "dataset": op.dataset}
-        if providers[op.provider].event_provider:
-            event["provider"] = providers[op.provider].event_provider
+        if op.event_provider:
+            event["provider"] = op.event_provider
         docs.append({"_index": "simulate", "_source": {"@timestamp": "2026-03-02T00:00:00.000Z", "event": event,
                                                        "data_stream": {"type": "logs", "dataset": op.dataset}}})
     return docs

@@ -7,17 +7,28 @@ from collections.abc import Iterable
 import yaml
 
 from ... import paths
-from ..catalog import Catalog
+from ..catalog import Catalog, Operation
 from ..dashboards import dashboards_table
 from ..rules.generate import readme_tables
 
 
+def _call(op: Operation) -> str:
+    """How the call is recognised: its event.action, and for Vault the mount type and path pattern."""
+    out = f"`{op.action}`"
+    if op.path:
+        out += f" on `<mount>/{'/'.join(op.path)}` (mount type {', '.join(f'`{m}`' for m in op.mount_types)})"
+    if op.requires_true:
+        out += f" with `{op.requires_true}: true`"
+    return out
+
+
 def operations_table(cat: Catalog) -> str:
-    rows = ["| provider | dataset | event.action | cloud_secrets.operation | secret id from | what it does |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| provider | cloud_secrets.store | dataset | event.action | cloud_secrets.operation | secret id from "
+            "| what it does |", "|---|---|---|---|---|---|---|"]
     for op in cat.operations:
-        rows.append(f"| {op.provider} | `{op.dataset}` | `{op.action}` | `{op.op_class}` | "
-                    f"{f'`{op.secret_id}`' if op.secret_id else '-'} | {op.summary} |")
+        where = op.secret_id or op.secret_path
+        rows.append(f"| {op.provider} | `{op.store}` | `{op.dataset}` | {_call(op)} | `{op.op_class}` | "
+                    f"{f'`{where}`' if where else '-'} | {op.summary} |")
     return "\n".join(rows) + "\n"
 
 

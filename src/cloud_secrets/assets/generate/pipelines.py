@@ -6,10 +6,13 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
-from ..catalog import AUTOMATION_KINDS, Catalog, Operation
+from ..catalog import AUTOMATION_KINDS, PATH_PROVIDERS, Catalog, Operation
 from ..yamlout import GENERATED, dump
 
 PIPELINE_DIR = "package/data_stream/secret_access/elasticsearch/ingest_pipeline"
+
+# The Painless source of a provider whose file is not named after it.
+PAINLESS_SOURCES = {"hashicorp_vault": "vault"}
 
 # Kinds tried in this order when user-agent or session-name tokens are matched.
 TOKEN_KIND_ORDER = [k for k in AUTOMATION_KINDS if k in ("iac", "ci")]
@@ -45,17 +48,30 @@ def on_failure() -> list[dict[str, Any]]:
     ]
 
 
+def _op_spec(op: Operation) -> dict[str, Any]:
+    spec: dict[str, Any] = {"class": op.op_class, "store": op.store, "id_key": None}
+    if op.secret_id:
+        spec["id_key"] = op.secret_id.rpartition(".")[2]
+    if op.op_class == "batch_read":
+        spec["page_key"] = (op.page_size or "").rpartition(".")[2]
+        spec["default_page"] = op.default_page_size
+    if op.secret_path:
+        spec["path_key"] = op.secret_path.rpartition(".")[2]
+    if op.event_provider:
+        spec["event_provider"] = op.event_provider
+    if op.requires_true:
+        spec["requires_true"] = op.requires_true.rpartition(".")[2]
+    return spec
+
+
 def _ops_param(ops: Iterable[Operation]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for op in ops:
-        spec: dict[str, Any] = {"class": op.op_class, "id_key": None}
-        if op.secret_id:
-            spec["id_key"] = op.secret_id.rpartition(".")[2]
-        if op.op_class == "batch_read":
-            spec["page_key"] = (op.page_size or "").rpartition(".")[2]
-            spec["default_page"] = op.default_page_size
-        out[op.action] = spec
-    return out
+    return {op.action: _op_spec(op) for op in ops}
+
+
+def _path_ops_param(ops: Iterable[Operation]) -> list[dict[str, Any]]:
+    """Operations told apart by action, mount type and path pattern, in catalog order (the first match wins)."""
+    return [{**_op_spec(op), "name": op.name, "action": op.action, "mount_types": list(op.mount_types),
+             "path": list(op.path)} for op in ops]
 
 
 def _pipeline(description: str, processors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -64,7 +80,8 @@ def _pipeline(description: str, processors: list[dict[str, Any]]) -> dict[str, A
 
 def _provider_pipeline(cat: Catalog, provider: str) -> dict[str, Any]:
     prov = cat.provider(provider)
-    params: dict[str, Any] = {"ops": _ops_param(prov.operations)}
+    ops = _path_ops_param(prov.operations) if provider in PATH_PROVIDERS else _ops_param(prov.operations)
+    params: dict[str, Any] = {"ops": ops}
     if provider == "aws":
         params["rotation_stages"] = list(cat.automation.aws_rotation_version_stages)
         params["session_tokens"] = {k: list(v) for k, v in cat.automation.aws_session_name.items()}
@@ -73,7 +90,7 @@ def _provider_pipeline(cat: Catalog, provider: str) -> dict[str, Any]:
         params["service_agent_domains"] = list(cat.automation.gcp_service_agent_domains)
     script = {"tag": f"script_{provider}_secret_access", "lang": "painless",
               "description": f"Classify {prov.title} access: operation, secrets, identity, automation evidence.",
-              "source": painless(provider), "params": params}
+              "source": painless(PAINLESS_SOURCES.get(provider, provider)), "params": params}
     return _pipeline(f"Tags {prov.title} access ({', '.join(prov.datasets)}) with cloud_secrets.* fields.",
                      [{"script": script}])
 
@@ -82,8 +99,11 @@ def _route_condition(cat: Catalog, provider: str) -> str:
     prov = cat.provider(provider)
     datasets = " || ".join(f"ctx.event.dataset == '{d}'" for d in prov.datasets)
     cond = f"({datasets})" if len(prov.datasets) > 1 else datasets
-    if prov.event_provider:
-        cond += f" && ctx.event.provider == '{prov.event_provider}'"
+    event_providers = prov.event_providers()
+    if len(event_providers) == 1:
+        cond += f" && ctx.event.provider == '{event_providers[0]}'"
+    elif event_providers:
+        cond += f" && [{', '.join(repr(e) for e in event_providers)}].contains(ctx.event.provider)"
     return cond
 
 

@@ -57,21 +57,25 @@ def setup(cat: Catalog) -> str:
     stores = ", ".join(p.title for p in cat.providers)
     return "\n\n".join([
         "## Setup",
-        f"This rule reads secret-store activity ({stores}) collected by Elastic's AWS, Azure and Google Cloud "
-        "integrations and tagged by the **Cloud Secrets Access Detection** package's ingest pipeline.",
+        f"This rule reads secret-store activity ({stores}) collected by Elastic's AWS, Azure, Google Cloud "
+        "and HashiCorp Vault integrations and tagged by the **Cloud Secrets Access Detection** package's ingest "
+        "pipeline.",
         "### Logging to enable",
         _items([
-            "AWS: CloudTrail management events in the `aws.cloudtrail` data stream (Secrets Manager reads are "
-            "management events; data events are not needed).",
+            "AWS: CloudTrail management events in the `aws.cloudtrail` data stream (Secrets Manager and "
+            "Parameter Store reads are management events; data events are not needed).",
             "Azure: a diagnostic setting on every Key Vault that sends the `AuditEvent` category to the Event "
             "Hub read by the Azure integration's platform logs (`azure.platformlogs`).",
             "Google Cloud: `DATA_READ` audit logs for `secretmanager.googleapis.com` (off by default), "
             "collected by the `gcp.audit` data stream.",
+            "HashiCorp Vault: a file or socket audit device, collected by the HashiCorp Vault integration's "
+            "`hashicorp_vault.audit` data stream.",
         ]),
         "### Wiring the tagging pipeline",
         "Add a `pipeline` processor calling `logs-cloud_secrets.secret_access-<version>` to the `@custom` "
         "pipeline of each data stream: `logs-aws.cloudtrail@custom`, `logs-azure.platformlogs@custom`, "
-        "`logs-azure.activitylogs@custom` and `logs-gcp.audit@custom`. The pipeline adds the `cloud_secrets.*` "
+        "`logs-azure.activitylogs@custom`, `logs-gcp.audit@custom` and `logs-hashicorp_vault.audit@custom`. "
+        "The pipeline adds the `cloud_secrets.*` "
         "fields and fills `user.name` from the caller's identity when the integration left it empty (Azure Key "
         "Vault and Google Cloud), which the rules need.",
     ]) + "\n"

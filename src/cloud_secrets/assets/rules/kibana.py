@@ -22,8 +22,8 @@ AUTHOR = ["cloud-secrets"]
 LICENSE = "Apache-2.0"
 # Integration package versions the rules were written against (documents shaped as in
 # shared reference notes); Kibana shows whether the installed version satisfies the range.
-INTEGRATION_VERSIONS = {"aws": ">=2.0.0", "azure": ">=1.0.0", "gcp": ">=2.0.0"}
-NON_ECS_PREFIXES = ("cloud_secrets.", "aws.", "azure.", "gcp.", "kibana.")
+INTEGRATION_VERSIONS = {"aws": ">=2.0.0", "azure": ">=1.0.0", "gcp": ">=2.0.0", "hashicorp_vault": ">=1.26.0"}
+NON_ECS_PREFIXES = ("cloud_secrets.", "aws.", "azure.", "gcp.", "hashicorp_vault.", "kibana.")
 #: The tag Elastic's higher-order rules carry (and exclude from their own queries).
 HIGHER_ORDER_TAG = "Rule Type: Higher-Order Rule"
 MITRE = [{

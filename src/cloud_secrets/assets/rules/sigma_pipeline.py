@@ -25,6 +25,7 @@ LOGSOURCES = {
     "aws": {"product": "aws", "service": "cloudtrail"},
     "azure": {"product": "azure", "service": "keyvault"},
     "gcp": {"product": "gcp", "service": "gcp.audit"},
+    "hashicorp_vault": {"product": "hashicorp", "service": "vault"},
 }
 
 # Sigma (each cloud's own log field names) -> ECS as the official Elastic integrations and the package's
@@ -37,6 +38,8 @@ ECS_FIELDS = {
         "sourceIPAddress": "source.ip",
         "userIdentity.arn": "aws.cloudtrail.user_identity.arn",
         "requestParameters.secretId": "cloud_secrets.secret.id",
+        "requestParameters.name": "cloud_secrets.secret.id",
+        "requestParameters.withDecryption": "aws.cloudtrail.flattened.request_parameters.withDecryption",
     },
     "azure": {
         "category": "azure.platformlogs.category",
@@ -53,6 +56,16 @@ ECS_FIELDS = {
         "protoPayload.authenticationInfo.principalEmail": "client.user.email",
         "protoPayload.requestMetadata.callerIp": "source.ip",
         "protoPayload.resourceName": "cloud_secrets.secret.id",
+    },
+    # The Vault audit entry as the audit device writes it; the integration keeps it under hashicorp_vault.audit.
+    "hashicorp_vault": {
+        "type": "hashicorp_vault.audit.type",
+        "request.operation": "event.action",
+        "request.mount_type": "hashicorp_vault.audit.request.mount_type",
+        "request.path": "hashicorp_vault.audit.request.path",
+        "request.remote_address": "source.ip",
+        "error": "hashicorp_vault.audit.error",
+        "auth.display_name": "hashicorp_vault.audit.auth.display_name",
     },
 }
 
@@ -145,7 +158,7 @@ def sentinel_pipeline() -> ProcessingPipeline:
         post.append(QueryPostprocessingItem(identifier=f"sentinel_{provider}_table",
                                             transformation=PrependTable(table),
                                             rule_conditions=[_logsource(provider)]))
-    unmapped = [f for p in LOGSOURCES for f in ECS_FIELDS[p] if f not in SENTINEL_FIELDS[p]]
+    unmapped = [f for p in SENTINEL_TABLES for f in ECS_FIELDS[p] if f not in SENTINEL_FIELDS[p]]
     items.append(ProcessingItem(
         identifier="sentinel_unmapped_fields",
         transformation=DetectionItemFailureTransformation(
@@ -156,7 +169,7 @@ def sentinel_pipeline() -> ProcessingPipeline:
     items.append(ProcessingItem(
         identifier="sentinel_unsupported_logsource",
         transformation=RuleFailureTransformation("no Sentinel table for this log source"),
-        rule_conditions=[_logsource(p) for p in LOGSOURCES],
+        rule_conditions=[_logsource(p) for p in SENTINEL_TABLES],
         rule_condition_negation=True, rule_condition_linking=any,
     ))
     return ProcessingPipeline(name="cloud-secrets Sigma to Microsoft Sentinel", priority=20, items=items,

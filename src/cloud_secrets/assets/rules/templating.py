@@ -1,8 +1,10 @@
 """Catalog placeholders in rule and hunting queries: `{{actions CLASS...}}`, `{{datasets CLASS...}}`,
-`{{indices CLASS...}}`, rendered as a value list in the query's language, and `{{summary CLASS...}}`, the
-alias of the hourly per-identity summary built from those operations (see `assets.transform`), and
-`{{rule_ids SLUG...}}`, the `rule_id`s of the pack's rules with these slugs (a rule over the alerts index
-selects the pack's alerts by them). Action lists and rule ids are never typed by hand."""
+`{{indices CLASS...}}`, `{{operations CLASS...}}` (the cloud_secrets.operation values themselves: Vault's
+`read` action is a read, a metadata read or a sys/ call, only the tagged class tells them apart), rendered as a
+value list in the query's language, and `{{summary CLASS...}}`, the alias of the hourly per-identity summary
+built from those operations (see `assets.transform`), and `{{rule_ids SLUG...}}`, the `rule_id`s of the pack's
+rules with these slugs (a rule over the alerts index selects the pack's alerts by them). Action lists and rule
+ids are never typed by hand."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from ..indices import datasets_of, rule_indices
 from ..transform import DEST_ALIAS
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)((?:\s+\w+)*)\s*\}\}")
-KINDS = ("actions", "datasets", "indices", "summary", "rule_ids")
+KINDS = ("actions", "datasets", "indices", "operations", "summary", "rule_ids")
 LANGUAGES = ("eql", "esql", "lucene")
 
 
@@ -38,6 +40,8 @@ def _values(cat: Catalog, kind: str, classes: list[str], rule_ids: dict[str, str
                             f"got {' '.join(classes) or 'none'}")
     if kind == "actions":
         return cat.actions(*classes)
+    if kind == "operations":
+        return [c for c in OPERATION_CLASSES if c in classes]
     if kind == "summary":
         return [DEST_ALIAS]
     return datasets_of(cat, classes) if kind == "datasets" else rule_indices(cat, classes)

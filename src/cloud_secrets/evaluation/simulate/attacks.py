@@ -25,6 +25,7 @@ from . import common as c
 from .actors_aws import AwsCi, AwsIac, AwsLambdaApp, AwsPerson, AwsPoller
 from .actors_azure import AzPoller
 from .actors_gcp import GcpTerraform
+from .attacks_stores import ssm_parameters_by_path_sweep, vault_token_harvest
 from .common import HOUR, Item
 from .world import KINDS, PROD, PROJECTS, REGIONS, SERVICES, SSO_PATH, SSO_ROLES, World
 
@@ -594,4 +595,8 @@ ATTACKS: tuple[Attack, ...] = (
         gcp_impersonation_then_harvest,
         300,
     ),
+    Attack("vault_token_harvest", "a stolen Vault token lists KV folders, reads 36 secrets and leases database and "
+           "AWS credentials", vault_token_harvest, 300),
+    Attack("ssm_parameters_by_path_sweep", "GetParametersByPath --path / --recursive --with-decryption with a "
+           "leaked key, 10 parameters a page", ssm_parameters_by_path_sweep, 60),
 )

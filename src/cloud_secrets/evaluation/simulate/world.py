@@ -23,6 +23,8 @@ from .actors_lookalike import (
     SdkCacheRefresh,
     SecretSyncController,
 )
+from .actors_ssm import ssm_actors
+from .actors_vault import vault_actors
 from .common import Item
 
 PROD, STAGING, TOOLING = "111122223333", "444455556666", "777788889999"
@@ -228,6 +230,9 @@ def build_world(seed: int, identities: int = 300) -> World:
     _aws_actors(rng, world, identities, it)
     _azure_actors(rng, world, identities, it)
     _gcp_actors(rng, world, identities, it)
+    # Parameter Store and Vault actors draw from their own generators: the actors above stay as they were.
+    world.actors.extend(ssm_actors(seed, identities, PROD, REGIONS[PROD], SERVICES, world.aws_people))
+    world.actors.extend(vault_actors(seed, identities, SERVICES, people[-4:]))
     return world
 
 

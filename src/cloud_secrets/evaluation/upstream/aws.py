@@ -376,12 +376,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def access_denied_message(identity: AwsIdentity, action: str, resource: str) -> str:
-    """The errorMessage CloudTrail records for an IAM denial of `secretsmanager:<action>`."""
+def access_denied_message(identity: AwsIdentity, action: str, resource: str, service: str = "secretsmanager") -> str:
+    """The errorMessage CloudTrail records for an IAM denial of `<service>:<action>` (`secretsmanager`, `ssm`)."""
     who = identity.arn or identity.name
     return (
-        f"User: {who} is not authorized to perform: secretsmanager:{action} on resource: {resource} "
-        f"because no identity-based policy allows the secretsmanager:{action} action"
+        f"User: {who} is not authorized to perform: {service}:{action} on resource: {resource} "
+        f"because no identity-based policy allows the {service}:{action} action"
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...timestamps import Timestamp
-from .aws import AwsIdentity, cloudtrail_event
+from .aws import AwsIdentity, access_denied_message, cloudtrail_event
 
 SSM = "ssm.amazonaws.com"
 READS = ("GetParameter", "GetParameters", "GetParametersByPath", "GetParameterHistory")
@@ -63,7 +63,5 @@ def parameter_event(
         action, identity, ts, event_source=SSM, region=region, source_address=source_address,
         user_agent=user_agent, request_parameters=params or None, read_only=True,
         error_code="AccessDeniedException" if denied else None,
-        error_message=(f"User: {identity.arn or identity.name} is not authorized to perform: ssm:{action} on "
-                       f"resource: {resource} because no identity-based policy allows the ssm:{action} action")
-        if denied else None,
+        error_message=access_denied_message(identity, action, resource, "ssm") if denied else None,
     )
