@@ -22,7 +22,7 @@ from .package_assets import SIMULATED_TAG
 TRANSFORM = "identity_hourly"
 #: `_meta.fleet_transform_version`. Fleet reinstalls the transform on a package upgrade only when it changes
 #: (the transform id ends with it), so bump it with every change of the transform or its fields.
-TRANSFORM_VERSION = "0.2.0"
+TRANSFORM_VERSION = "0.3.0"
 #: One destination index per transform version (Fleet's destination index template matches this exact name).
 DEST_INDEX = f"logs-cloud_secrets.identity_hourly-{TRANSFORM_VERSION}"
 #: What every reader uses (the rule's FROM, the dashboards' data view). Elasticsearch adds the destination
