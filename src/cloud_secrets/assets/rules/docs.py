@@ -26,7 +26,8 @@ def _detection_settings(rule: Rule) -> str:
         # the condition as the query writes it (its last WHERE on Esql.* columns, without the freshness test)
         wheres = [w for w in re.findall(r"\|\s*WHERE\s+(.*?)(?=\n\s*\||\Z)", rule.query, re.S) if "Esql." in w]
         condition = " ".join(wheres[-1].split()).split(" AND Esql.last_alert")[0] if wheres else "see the query"
-        return f"the pack's alerts per `user.effective.id` in {rule.lookback}: `{condition}`; alerts when a signal is new"
+        return (f"the pack's alerts per `user.effective.id` in {rule.lookback}: `{condition}`; "
+                "alerts when a signal is new")
     if rule.threshold:
         t = rule.threshold
         card = f", >= {t.cardinality_value} distinct `{t.cardinality_field}`" if t.cardinality_field else ""
