@@ -30,6 +30,15 @@ from .common import DAY, HOUR, Item, office_weight, poisson
 def _sm(out: list[Item], actor: str, action: str, ident: AwsIdentity, ts: float, **kw: object) -> None:
     out.append(Item(ts, secrets_manager_event(action, ident, ts, **kw), ident.canonical, actor))  # type: ignore[arg-type]
 
+def _read_each(out: list[Item], actor: str, ident: AwsIdentity, t: float, secrets: list[str], ip: str, ua: str,
+               rng: random.Random, gap: tuple[float, float]) -> float:
+    """One GetSecretValue per secret, each `gap` seconds (uniform) after the previous; returns the last time."""
+    for sid in secrets:
+        t += rng.uniform(*gap)
+        _sm(out, actor, "GetSecretValue", ident, t, secret_id=sid, source_address=ip, user_agent=ua)
+    return t
+
+
 
 @dataclass
 class SdkCacheRefresh:
@@ -44,11 +53,8 @@ class SdkCacheRefresh:
     def hour(self, rng: random.Random, start: float, out: list[Item]) -> None:
         if (int(start // HOUR) + self.phase) % self.ttl_hours:
             return
-        t = start + rng.uniform(0, 300)
-        for sid in self.secrets:
-            t += rng.uniform(0.01, 0.2)
-            _sm(out, self.actor, "GetSecretValue", self.ident, t, secret_id=sid, source_address=self.ip,
-                user_agent=self.ua)
+        _read_each(out, self.actor, self.ident, start + rng.uniform(0, 300), self.secrets, self.ip, self.ua, rng,
+                   (0.01, 0.2))
 
 
 @dataclass
@@ -95,18 +101,13 @@ class SecretSyncController:
             _sm(out, self.actor, "ListSecrets", self.ident, t, max_results=100,
                 filters=({"key": "tag-key", "values": ["external-secrets"]},), source_address=self.nat_ip,
                 user_agent=self.ua)
-            for sid in self.secrets:
-                t += rng.uniform(0.02, 0.3)
-                _sm(out, self.actor, "GetSecretValue", self.ident, t, secret_id=sid, source_address=self.nat_ip,
-                    user_agent=self.ua)
+            _read_each(out, self.actor, self.ident, t, self.secrets, self.nat_ip, self.ua, rng, (0.02, 0.3))
             return
         # CSI driver: every pod mount reads that pod's secrets; rollouts mount many pods at once
         for _ in range(poisson(rng, 2.0 * (1 + 4 * office_weight(start)))):
             t = start + rng.random() * HOUR
-            for sid in rng.sample(self.secrets, min(len(self.secrets), rng.randint(2, 6))):
-                t += rng.uniform(0.05, 0.5)
-                _sm(out, self.actor, "GetSecretValue", self.ident, t, secret_id=sid, source_address=self.nat_ip,
-                    user_agent=self.ua)
+            pod = rng.sample(self.secrets, min(len(self.secrets), rng.randint(2, 6)))
+            _read_each(out, self.actor, self.ident, t, pod, self.nat_ip, self.ua, rng, (0.05, 0.5))
 
 
 @dataclass
