@@ -19,6 +19,7 @@ from cloud_secrets.evaluation.backtest.readers import native_available
 from cloud_secrets.evaluation.backtest.rulepack import with_allowlist
 from cloud_secrets.evaluation.backtest.sample import Sample, tagged_sample
 from cloud_secrets.evaluation.simulate.allowlist import automation_identities
+from cloud_secrets.evaluation.simulate.attacks import ATTACKS
 from cloud_secrets.timestamps import iso_ms, to_ms
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,7 +37,7 @@ def test_rules_catch_the_scenarios_they_are_built_for(sample: Sample) -> None:
     assert result.documents == sample.documents
     labels = read_labels(sample.labels, {i for a in result.alerts for i in a.events})
     q = {r.rule: r for r in assess(result.alerts, labels, result.judged_rules()).rules}
-    assert len(labels.scenarios) == 12
+    assert len(labels.scenarios) == len(ATTACKS)  # every attack scenario once
     assert {"vault_token_harvest", "ssm_parameters_by_path_sweep"} <= q["bulk_access_distinct_secrets"].detected
     # Key Vault data-plane reads are in azure.platformlogs: the pack sees them, the seed as written does not.
     assert "seed_azure_list_get" in q["enumerate_then_retrieve"].detected
