@@ -7,9 +7,11 @@ import pytest
 from backtest_helpers import MIN, T0, ev, rule, run_events
 from cloud_secrets.errors import UserError
 from cloud_secrets.evaluation.backtest.alert_index import reads_alerts
+from cloud_secrets.evaluation.backtest.conditions import whole
 from cloud_secrets.evaluation.backtest.derived import runner_for
 from cloud_secrets.evaluation.backtest.esql_compile import compile_esql
 from cloud_secrets.evaluation.backtest.esql_values import percentile
+from cloud_secrets.evaluation.backtest.lucene_compile import compile_lucene
 from cloud_secrets.evaluation.backtest.prefilter import cover, line_test, needles
 from cloud_secrets.evaluation.backtest.rulepack import package_rules, seed_as_written
 
@@ -185,6 +187,24 @@ def test_prefilter_is_derived_from_the_parsed_pack() -> None:
     assert not test(b'{"event":{"action":"DescribeInstances","dataset":"aws.cloudtrail"}}')
 
 
+def test_whole_values_are_searched_between_quotes() -> None:
+    """`cloud_secrets.operation IN ("read", "list")` needs the JSON strings "read" or "list", not the letters:
+    every CloudTrail line has `"read_only":` and was parsed for nothing before (make bench's production mix:
+    97% of its lines are other services' calls). An escaped spelling still gets through, parsing decides."""
+    plan = compile_esql('FROM logs-* | WHERE cloud_secrets.operation IN ("read", "list") | KEEP @timestamp')
+    found = needles([plan.literals])
+    assert found is not None and b'"read"' in found and b'"list"' in found
+    test = line_test(found)
+    assert test is not None
+    assert test(b'{"cloud_secrets":{"operation":"read"}}') and test(b'{"x":["a","list"]}')
+    assert not test(b'{"aws":{"cloudtrail":{"read_only":true}},"event":{"action":"ListBuckets"}}')
+    assert test(b'{"cloud_secrets":{"operation":"re\\u0061d"}}')  # parsing decides
+    # a term that reads as a number may be an unquoted number in the line: no quotes for it
+    _, number, _ = compile_lucene("destination.port:443")
+    _, word, _ = compile_lucene("event.action:GetSecretValue")
+    assert needles([number]) == [b"443", b"\\u00"] and needles([word]) == [b'"GetSecretValue"', b"\\u00"]
+
+
 def test_cover_keeps_words_without_a_shared_part() -> None:
     assert cover((b"GetSecretValue", b"ListSecrets", b"xyz")) == [b"xyz", b"tSecret"]
     assert needles([frozenset({"a"}), None]) is None
@@ -212,7 +232,7 @@ def test_only_a_pattern_naming_the_summary_index_reads_the_derived_rows() -> Non
     summary = "FROM logs-cloud_secrets.identity_hourly-* | STATS n = COUNT(*) BY cloud_secrets.identity"
     wrapped = runner_for(rule("esql", summary, interval_ms=HOUR))
     assert isinstance(wrapped, DerivedRunner) and "logs-aws.cloudtrail-*" in wrapped.index
-    assert wrapped.line_literals() == frozenset({"secret_access"})
+    assert wrapped.line_literals() == whole(["secret_access"])  # the tag, a whole value: `"secret_access"`
     assert not isinstance(runner_for(rule("esql", DISTINCT)), DerivedRunner)
     with pytest.raises(UserError, match="cannot mix the derived index"):
         runner_for(rule("esql", summary.replace("FROM logs-cloud_secrets.identity_hourly-*",

@@ -7,7 +7,7 @@ multi-valued field matches when any value matches, as a term query does in Elast
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...fieldpath import Getter
@@ -94,6 +94,28 @@ def negate(pred: Predicate) -> Predicate:
 
 def constant(value: bool) -> Predicate:
     return lambda doc: value
+
+
+class Whole(str):
+    """A literal that is a field's whole string value (a keyword term), not a part of one. In a JSON line it
+    stands between quotes: `"read"` is not found in `"read_only":false`, so its needle is the quoted form
+    (prefilter.py). Never equal to the plain literal, so a set holding both keeps both requirements."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Whole and str.__eq__(self, other)
+
+    def __hash__(self) -> int:
+        return hash(("whole", str(self)))
+
+
+def whole(values: Iterable[Any]) -> Literals:
+    """The string values as whole-value literals (None unless all are non-empty strings)."""
+    values = list(values)
+    if values and all(type(v) is str and v for v in values):
+        return frozenset(Whole(v) for v in values)
+    return None
 
 
 # Literal strings a line must contain for a condition to hold (None: no such requirement known).

@@ -43,7 +43,7 @@ from ...timestamps import to_datetime
 from .. import baselines
 from . import baseline_runner
 from .alerts import Alert, alert_from_events
-from .conditions import Literals
+from .conditions import Literals, whole
 from .durations import duration_ms
 from .events import Event
 from .rulepack import Rule
@@ -103,7 +103,7 @@ class SummarySource:
         self._hour = (-1, datetime.min)
 
     def line_literals(self) -> Literals:
-        return frozenset({"secret_access"})  # the source query's `tags: secret_access`
+        return whole(["secret_access"])  # the source query's `tags: secret_access`
 
     def feed(self, ev: Event) -> None:
         hour_ms = ev.ts - ev.ts % HOUR_MS

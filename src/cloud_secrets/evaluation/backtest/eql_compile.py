@@ -114,9 +114,7 @@ class _Compiler:
 
 
 def _strings(values: list[Any]) -> c.Literals:
-    if values and all(isinstance(v, str) and v for v in values):
-        return frozenset(values)
-    return None
+    return c.whole(values)
 
 
 def _event_type(event_type: str) -> tuple[c.Predicate | None, c.Literals]:

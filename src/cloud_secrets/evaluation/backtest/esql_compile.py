@@ -435,10 +435,10 @@ def _where_literals(node: Any) -> c.Literals:
         return _where_literals(node.booleanExpression())
     if isinstance(node, P.LogicalInContext) and node.NOT() is None:
         consts = [_constant_string(x) for x in node.valueExpression()[1:]]
-        return frozenset(consts) if consts and all(consts) else None  # type: ignore[arg-type]
+        return c.whole(consts)
     if isinstance(node, P.ComparisonContext) and node.children[1].getText() == "==":
         s = _constant_string(node.children[2]) or _constant_string(node.children[0])
-        return frozenset([s]) if s else None
+        return c.whole([s])
     kids = [k for k in (node.children or []) if not isinstance(k, TerminalNode)]
     if len(kids) == 1 and not isinstance(node, (P.LogicalNotContext, P.IsNullContext)):
         return _where_literals(kids[0])

@@ -95,5 +95,7 @@ def _node(node: Any, field: str | None) -> tuple[c.Predicate, c.Literals]:
             return c.exists(get), None
         if isinstance(node, lt.Word) and ("*" in node.value or "?" in node.value):
             return c.wildcard(get, [node.value], case_insensitive=False), None
-        return c.in_set(get, frozenset(_value(text))), frozenset([text]) if text else None
+        values = _value(text)  # a number's term may be an unquoted number in the line
+        return c.in_set(get, frozenset(values)), (c.whole([text]) if len(values) == 1 else frozenset([text])) \
+            if text else None
     raise UserError(f"Lucene: the backtest does not evaluate {type(node).__name__} ({node})")

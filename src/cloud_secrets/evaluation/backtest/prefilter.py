@@ -23,13 +23,15 @@ import json
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from .conditions import Literals
+from .conditions import Literals, Whole
 
 LineTest = Callable[[bytes], bool]
 
 
 def _json_fragment(literal: str) -> bytes:
-    return json.dumps(literal, ensure_ascii=False)[1:-1].encode("utf-8")
+    """The literal as it appears in a JSON line: between quotes when it is a whole value (`Whole`)."""
+    text = json.dumps(literal, ensure_ascii=False)
+    return (text if isinstance(literal, Whole) else text[1:-1]).encode("utf-8")
 
 
 @lru_cache(maxsize=64)

@@ -43,7 +43,7 @@ from typing import Any
 
 from ...fieldpath import compile_getter
 from .alerts import ADDRESS_FIELD, ALERT_FIELDS, IDENTITY_FIELDS, Alert, alert_from_events
-from .conditions import Literals, Predicate, literals_all
+from .conditions import Literals, Predicate, literals_all, whole
 from .eql_compile import compile_eql
 from .esql_compile import Row, compile_esql
 from .esql_values import EsDate
@@ -73,7 +73,7 @@ class Runner:
     def line_literals(self) -> Literals:
         """What a line must contain for this rule to read it: its query's literals or its indices' datasets."""
         datasets = [p.split("-", 1)[1].rsplit("-", 1)[0] if p.count("-") >= 2 else "" for p in self.index]
-        by_index = frozenset(datasets) if datasets and all(d and "*" not in d for d in datasets) else None
+        by_index = whole(datasets) if all("*" not in d for d in datasets) else None
         return literals_all([self.literals, by_index])
 
     def fields(self) -> frozenset[str] | None:
