@@ -17,6 +17,7 @@ from cloud_secrets.evaluation.backtest import assess, package_rules, read_labels
 from cloud_secrets.evaluation.backtest.plots import build_report
 from cloud_secrets.evaluation.backtest.readers import native_available
 from cloud_secrets.evaluation.backtest.rulepack import with_allowlist
+from cloud_secrets.evaluation.backtest.run import run_lines
 from cloud_secrets.evaluation.backtest.sample import Sample, tagged_sample
 from cloud_secrets.evaluation.simulate.allowlist import automation_identities
 from cloud_secrets.evaluation.simulate.attacks import ATTACKS
@@ -70,6 +71,20 @@ def test_the_native_reader_gives_the_python_readers_results(sample: Sample) -> N
         assert (native.documents, native.parsed, native.suppressed, native.first_ts, native.last_ts) == \
             (python.documents, python.parsed, python.suppressed, python.first_ts, python.last_ts)
         assert len(native.alerts) > 100
+
+
+@pytest.mark.engine
+def test_the_prefilter_skips_no_line_a_rule_reads(sample: Sample) -> None:
+    """The byte prefilter (prefilter.py: literals, whole values between quotes) is an optimisation only: the
+    whole pack alerts exactly as when every line is parsed, and it did skip lines."""
+    rules = [*package_rules(), seed_as_written()]
+    with sample.tagged.open("rb") as handle:
+        lines = handle.read().splitlines()
+    every = run_lines(lines, "sample", rules, prefilter=False)
+    skipping = run_lines(lines, "sample", rules)
+    assert [a.to_json() for a in skipping.alerts] == [a.to_json() for a in every.alerts]
+    assert every.parsed == every.documents > skipping.parsed
+    assert len(every.alerts) > 100
 
 
 @pytest.mark.engine

@@ -62,11 +62,13 @@ def _index_name(doc: dict[str, Any]) -> str:
 
 
 def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Progress | None = None,
-              on_alert: Callable[[Alert], None] | None = None) -> Result:
+              on_alert: Callable[[Alert], None] | None = None, prefilter: bool = True) -> Result:
     """Alerts are collected in the Result, sorted by start; or, with `on_alert`, handed over as they are raised
-    and not kept (memory then stays bounded however many alerts a long input raises). Read in Python."""
+    and not kept (memory then stays bounded however many alerts a long input raises). Read in Python; without
+    `prefilter`, every line is parsed (the reference the prefilter is tested against)."""
     runners = [runner_for(r) for r in rules]
-    reader = LineReader(lines, name, needles(r.line_literals() for r in _event_runners(runners)), progress)
+    found = needles(r.line_literals() for r in _event_runners(runners)) if prefilter else None
+    reader = LineReader(lines, name, found, progress)
     return _run(reader, name, rules, runners, on_alert)
 
 
