@@ -24,6 +24,7 @@ import requests
 
 from cloud_secrets.elastic import engine, wiring
 from cloud_secrets.elastic.client import ENV_URL, EsClient
+from cloud_secrets.evaluation.backtest.sample import Sample, tagged_sample
 
 TEST_ES = "CLOUD_SECRETS_TEST_ES"
 TEST_ES_CONFIRM = "CLOUD_SECRETS_TEST_ES_CONFIRM"
@@ -104,3 +105,10 @@ def es(request: pytest.FixtureRequest) -> Iterator[EsClient]:
             client.delete(path)
     changed = [key for key in before if before[key] != after[key]]
     assert not changed, f"the test session changed a user's resources on {url}: {changed}"
+
+
+@pytest.fixture(scope="session")
+def two_day_sample(es: EsClient, tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    """Every attack once in two simulated days of 40 identities (seed 3), tagged by the package's pipeline on
+    the engine: simulated and tagged once per session for the modules that read it (backtest, dashboards)."""
+    return tagged_sample(es, tmp_path_factory.mktemp("two_days"), "all", days=2, identities=40, seed=3)

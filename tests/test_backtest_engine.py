@@ -13,12 +13,20 @@ from PIL import Image
 from cloud_secrets.assets.dashboards import dashboards
 from cloud_secrets.assets.rules.exceptions import Allowlist
 from cloud_secrets.evaluation import baselines
-from cloud_secrets.evaluation.backtest import assess, package_rules, read_labels, run_file, seed_as_written, select
+from cloud_secrets.evaluation.backtest import (
+    Result,
+    assess,
+    package_rules,
+    read_labels,
+    run_file,
+    seed_as_written,
+    select,
+)
 from cloud_secrets.evaluation.backtest.plots import build_report
 from cloud_secrets.evaluation.backtest.readers import native_available
 from cloud_secrets.evaluation.backtest.rulepack import with_allowlist
 from cloud_secrets.evaluation.backtest.run import run_lines
-from cloud_secrets.evaluation.backtest.sample import Sample, tagged_sample
+from cloud_secrets.evaluation.backtest.sample import Sample
 from cloud_secrets.evaluation.simulate.allowlist import automation_identities
 from cloud_secrets.evaluation.simulate.attacks import ATTACKS
 from cloud_secrets.timestamps import iso_ms, to_ms
@@ -27,14 +35,19 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
-def sample(es, tmp_path_factory: pytest.TempPathFactory) -> Sample:  # type: ignore[no-untyped-def]
-    return tagged_sample(es, tmp_path_factory.mktemp("backtest"), "all", days=2, identities=40, seed=3)
+def sample(two_day_sample: Sample) -> Sample:
+    return two_day_sample  # conftest: all attacks in 2 days of 40 identities, seed 3, tagged once per session
+
+
+@pytest.fixture(scope="module")
+def pack_result(sample: Sample) -> Result:
+    """The pack and the seed as written over the sample, with the native reader when built (run once here)."""
+    return run_file(str(sample.tagged), [*package_rules(), seed_as_written()])
 
 
 @pytest.mark.engine
-def test_rules_catch_the_scenarios_they_are_built_for(sample: Sample) -> None:
-    rules = [*package_rules(), seed_as_written()]
-    result = run_file(str(sample.tagged), rules)
+def test_rules_catch_the_scenarios_they_are_built_for(sample: Sample, pack_result: Result) -> None:
+    result = pack_result
     assert result.documents == sample.documents
     labels = read_labels(sample.labels, {i for a in result.alerts for i in a.events})
     q = {r.rule: r for r in assess(result.alerts, labels, result.judged_rules()).rules}
@@ -58,13 +71,14 @@ def test_rules_catch_the_scenarios_they_are_built_for(sample: Sample) -> None:
 
 
 @pytest.mark.engine
-def test_the_native_reader_gives_the_python_readers_results(sample: Sample) -> None:
+def test_the_native_reader_gives_the_python_readers_results(sample: Sample, pack_result: Result) -> None:
     """The compiled reader parses only the fields the pack reads (Runner.fields): every rule, with alert
     suppression and the simulated team's allowlist as rule exceptions, alerts exactly as over whole documents."""
     assert native_available(), "the native reader is not built: run `make bootstrap`"
     allow = Allowlist(tuple(automation_identities(sample.labels.read_text().splitlines())))
-    for rules in ([*package_rules(), seed_as_written()], with_allowlist(package_rules(), allow)):
-        native = run_file(str(sample.tagged), rules, native=True)
+    runs = (([*package_rules(), seed_as_written()], pack_result), (with_allowlist(package_rules(), allow), None))
+    for rules, done in runs:  # the fixture's run is the native reader's (asserted available above)
+        native = done or run_file(str(sample.tagged), rules, native=True)
         python = run_file(str(sample.tagged), rules, native=False)
         assert [a.to_json() for a in native.alerts] == [a.to_json() for a in python.alerts]
         assert [a.events for a in native.alerts] == [a.events for a in python.alerts]

@@ -308,12 +308,10 @@ def test_preview_panels_compute_what_the_lens_panel_asks() -> None:
 
 
 @pytest.fixture(scope="module")
-def tagged_days(es: Any) -> list[dict[str, Any]]:
-    """Two simulated days with every attack, tagged by the package's pipeline."""
-    from cloud_secrets.elastic.tag import tag_documents
-    from cloud_secrets.evaluation.simulate import Options, generate
-
-    return list(tag_documents(es, [doc for doc, _ in generate("all", Options(seed=3, days=2, identities=40))]))
+def tagged_days(two_day_sample: Any) -> list[dict[str, Any]]:
+    """Two simulated days with every attack, tagged by the package's pipeline (conftest's session sample,
+    which the backtest tests read too)."""
+    return [json.loads(line) for line in two_day_sample.tagged.read_bytes().splitlines()]
 
 
 @pytest.mark.engine

@@ -17,7 +17,7 @@ from luqum.parser import parser as lucene_parser
 from cloud_secrets import paths
 from cloud_secrets.assets import generate
 from cloud_secrets.assets.alert_fields import alert_field_map
-from cloud_secrets.assets.catalog import catalog
+from cloud_secrets.assets.catalog import TAGGED_ENTRIES, catalog
 from cloud_secrets.assets.rules import hunting, kibana, syntax
 from cloud_secrets.assets.rules.loader import RULES_DIR, load_rule_fields, load_rules, reads_alerts
 from cloud_secrets.assets.rules.model import RISK_BANDS
@@ -123,11 +123,14 @@ def test_mitre_mapping_and_related_integrations(name: str) -> None:
 def test_action_lists_come_from_the_catalog_never_typed() -> None:
     cat = catalog()
     for rule in RULES:
-        for action in cat.actions():
-            assert json.dumps(action) not in rule.query_template, f"{rule.slug}: hand-typed action {action}"
+        # nor the other tagging conditions: event providers, Vault mount and entry types (`{{taggable ...}}`)
+        typed = [*cat.actions(), *(e for p in cat.providers for e in p.event_providers()),
+                 *(m for op in cat.operations for m in op.mount_types), *(v for _, v in TAGGED_ENTRIES.values())]
+        for value in typed:
+            assert json.dumps(value) not in rule.query_template, f"{rule.slug}: hand-typed catalog value {value}"
         # the baseline rule reads the transform's summary, whose source is generated from the catalog; the
         # higher-order rule reads the alerts of the pack's rules, named by their generated rule ids
-        assert any(p in rule.query_template for p in ("{{actions", "FROM {{summary", "{{rule_ids"))
+        assert any(p in rule.query_template for p in ("{{actions", "{{taggable", "FROM {{summary", "{{rule_ids"))
     seq = next(r for r in RULES if r.slug == "bulk_access_sequence")
     for action in cat.actions("read", "batch_read", "list"):
         assert json.dumps(action) in seq.query

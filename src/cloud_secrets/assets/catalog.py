@@ -28,6 +28,12 @@ SECRET_PATH_SOURCES = {"aws": {"request_parameters.path"}}
 CONDITION_SOURCES = {"aws": {"request_parameters.withDecryption"}}
 # Providers whose operations share event.action and are told apart by mount type and request path.
 PATH_PROVIDERS = {"hashicorp_vault"}
+# Where a path provider's documents name the mount type (as indexed by the official integration).
+MOUNT_TYPE_FIELDS = {"hashicorp_vault": "hashicorp_vault.audit.request.mount_type"}
+# Providers whose pipeline tags only one kind of entry of their data stream: the field, as indexed, and the value
+# tagged. Vault writes a request and a response entry per call; vault.painless tags the response only, so that
+# every call counts once.
+TAGGED_ENTRIES = {"hashicorp_vault": ("hashicorp_vault.audit.type", "response")}
 _PATH_SEGMENT = re.compile(r"^(?:[A-Za-z0-9_.-]+|<name>|\*)$")
 
 

@@ -191,6 +191,10 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs, rule_ids: dict[str, str
         syntax.check(language, query)
     except (templating.TemplateError, syntax.QuerySyntaxError) as err:
         raise src.fail("query", str(err)) from None
+    try:
+        catches = templating.render_prose(_str(src, data, "catches"), cat)
+    except templating.TemplateError as err:
+        raise src.fail("catches", str(err)) from None
     if (rtype == "threshold") != ("threshold" in data):
         raise src.fail("threshold", "a threshold rule needs `threshold`, and only a threshold rule has it")
     if (rtype == "new_terms") != ("new_terms" in data):
@@ -206,7 +210,7 @@ def load_rule(path: Path, cat: Catalog, defs: FieldDefs, rule_ids: dict[str, str
         name=_str(src, data, "name"), type=rtype, severity=severity, risk_score=risk,
         interval=str(data["interval"]), lookback=str(data["lookback"]),
         description=_str(src, data, "description"), query_template=template, query=query,
-        catches=_str(src, data, "catches"), misses=_str(src, data, "misses"),
+        catches=catches, misses=_str(src, data, "misses"),
         false_positives=_strs(src, data, "false_positives"), guide=_guide(src, data.get("guide")),
         references=_strs(src, data, "references"), source=path, allowlist=allowlist,
         threshold=_threshold(src, data["threshold"]) if "threshold" in data else None,
