@@ -93,9 +93,24 @@ def test_incremental_alerts_equal_the_rules_esql(shipped: Any, seed: int) -> Non
 
 
 @pytest.mark.parametrize("change", [("floor = 10", "floor = 12"), ("NOW() - 14 days", "NOW() - 7 days"),
-                                    ("BY cloud_secrets.identity, @timestamp", "BY cloud_secrets.identity")])
+                                    ("BY cloud_secrets.identity, @timestamp", "BY cloud_secrets.identity"),
+                                    ("baseline_median = MEDIAN(past)", "baseline_median = AVG(past)"),
+                                    ("| SORT current_secrets DESC\n", "| SORT current_secrets DESC\n| LIMIT 5\n")])
 def test_a_query_it_does_not_compute_runs_as_written(shipped: Any, change: tuple[str, str]) -> None:
     """A query whose numbers or grouping differ from what the incremental runner computes is not taken over."""
     edited = replace(shipped, query=shipped.query.replace(*change))
     assert edited.query != shipped.query and not applies(edited)
     assert isinstance(runner_for(edited).inner, EsqlRunner)  # type: ignore[attr-defined]
+
+
+def test_the_runner_is_chosen_by_the_query_not_by_the_name(shipped: Any) -> None:
+    """The same query under another slug (and reformatted) is still evaluated incrementally, with the same
+    alerts; the pack's other rules over the summary are not taken over; `incremental=False` asks for the
+    generic runner."""
+    renamed = replace(shipped, slug="my_copy", query=shipped.query.replace("\n| ", "\n  |  "))
+    assert applies(renamed) and isinstance(runner_for(renamed).inner, BaselineDeviationRunner)  # type: ignore[attr-defined]
+    events = random_history(4)
+    assert alerts_of(runner_for(renamed), events) == [
+        {**a, "rule": "my_copy"} for a in alerts_of(runner_for(shipped, incremental=False), events)]
+    others = [r for r in package_rules() if r.slug != shipped.slug]
+    assert others and not any(applies(r) for r in others)

@@ -14,8 +14,9 @@ its rows. A run expires hours older than the window and judges only the identiti
 judged range, with the formulas of the ES|QL runner (`esql_values`: MEDIAN and MEDIAN_ABSOLUTE_DEVIATION by
 linear interpolation, MAX, VALUES), so values, types and the order of alerts within a run are those of the
 rule's own query. tests/test_baseline_runner.py checks that on random histories, several seeds, against
-the ES|QL runner. The runner is used only when the rule's query carries the numbers of `Margin` it computes
-with (`applies`); otherwise the ES|QL runner runs the query as written.
+the ES|QL runner. The runner is chosen by the query's shape, not by the rule's name: only a query with the
+commands, statistics and numbers of `Margin` it computes with (`applies`); any other runs as written on the
+ES|QL runner.
 """
 
 from __future__ import annotations
@@ -34,22 +35,36 @@ from .events import Event
 from .rulepack import Rule
 from .runners import ScheduledRunner
 
-SLUG = "baseline_deviation"
 MARGIN = Margin()
 _MINUTE_MS = 60_000
 _IDENTITY = "cloud_secrets.identity"
 
 
 def applies(rule: Rule, margin: Margin = MARGIN) -> bool:
-    """The rule is `baseline_deviation` and its query carries the margin this runner computes with (the
-    text tests/test_baselines.py checks too)."""
-    if rule.slug != SLUG or rule.type != "esql":
+    """The rule's query is the one this runner computes, whatever the rule is called: an ES|QL rule over the
+    summary whose commands are those of `baseline_deviation` and whose text carries the statistics, the
+    margin and the window this runner computes with (tests/test_baselines.py checks the margin too);
+    its lookback is the window."""
+    if rule.type != "esql" or rule.lookback_ms != margin.history.total_seconds() * 1000:
         return False
-    needles = (f"EVAL floor = {margin.floor}, k = {int(margin.k)}", f"NOW() - {margin.history.days} days",
-               f"NOW() - {int(margin.recent_from.total_seconds() // 60)} minutes",
-               f"NOW() - {int(margin.recent_to.total_seconds() // 60)} minutes",
-               "BY cloud_secrets.identity, @timestamp")
-    return all(n in rule.query for n in needles) and rule.lookback_ms == margin.history.total_seconds() * 1000
+    query = " ".join(rule.query.split())
+    needles = (f"EVAL floor = {margin.floor}, k = {int(margin.k)}",
+               f"WHERE @timestamp >= NOW() - {margin.history.days} days",
+               f"<= NOW() - {int(margin.recent_from.total_seconds() // 60)} minutes",
+               f"> NOW() - {int(margin.recent_from.total_seconds() // 60)} minutes AND @timestamp <= NOW() - "
+               f"{int(margin.recent_to.total_seconds() // 60)} minutes",
+               "EVAL row_secrets = cloud_secrets.summary.read_success.secrets + "
+               "cloud_secrets.summary.batch_unnamed.secrets",
+               "secrets = SUM(row_secrets)", "BY cloud_secrets.identity, @timestamp",
+               "baseline_median = MEDIAN(past)", "baseline_mad = MEDIAN_ABSOLUTE_DEVIATION(past)",
+               "baseline_hours = COUNT(past)", "current_secrets = MAX(recent)", "WHERE current_secrets > limit",
+               "SORT current_secrets DESC")
+    return all(n in query for n in needles) and compile_esql(rule.query).commands == COMMANDS
+
+
+#: The commands of `baseline_deviation`'s query after FROM, in order.
+COMMANDS = ["WHERE", "EVAL", "STATS", "EVAL", "EVAL", "STATS", "EVAL", "EVAL", "EVAL", "WHERE", "SORT", "EVAL",
+            "KEEP"]
 
 
 @dataclass

@@ -232,7 +232,8 @@ def derived_runner(rule: Rule, inner: Runner) -> Runner:
 
 def runner_for(rule: Rule, incremental: bool = True) -> Runner:
     """The rule's runner; over a derived index (the transform's summary) wrapped to be fed by its source.
-    `baseline_deviation` is evaluated incrementally (baseline_runner.py) unless `incremental` is off."""
+    A query an incremental runner computes (baseline_runner.py, by its shape, whatever the rule's name) is
+    evaluated by it unless `incremental` is off; any other runs on the generic runner of its type."""
     if incremental and baseline_runner.applies(rule):
         return derived_runner(rule, baseline_runner.BaselineDeviationRunner(rule))
     return derived_runner(rule, RUNNERS[rule.type](rule))
