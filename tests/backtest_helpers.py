@@ -32,9 +32,18 @@ def rule(rtype: str, query: str, **kw: Any) -> Rule:
 
 
 def run_events(r: Rule, events: list[Event]) -> list[Any]:
-    runner = runner_for(r)
+    return feed_all(runner_for(r), events)
+
+
+def feed_all(runner: Any, events: list[Event]) -> list[Any]:
+    """The runner's alerts over `events` (in time order), the input ended."""
     for e in events:
         runner.advance(e.ts)
         runner.feed(e)
     runner.finish()
     return runner.alerts
+
+
+def alerts_of(runner: Any, events: list[Event]) -> list[dict[str, Any]]:
+    """As feed_all, each alert as its `--json` line."""
+    return [a.to_json() for a in feed_all(runner, events)]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from backtest_helpers import alerts_of
 from cloud_secrets.evaluation.backtest import package_rules, select
 from cloud_secrets.evaluation.backtest.baseline_runner import BaselineDeviationRunner, applies
 from cloud_secrets.evaluation.backtest.derived import DerivedRunner, runner_for
@@ -59,14 +60,6 @@ def random_history(seed: int, identities: int = 8, days: int = 16) -> list[Event
         doc["@timestamp"] = iso(ts)
         out.append(Event(i, i + 1, ts, doc))
     return out
-
-
-def alerts_of(runner: Any, events: list[Event]) -> list[dict[str, Any]]:
-    for e in events:
-        runner.advance(e.ts)
-        runner.feed(e)
-    runner.finish()
-    return [a.to_json() for a in runner.alerts]
 
 
 @pytest.fixture(scope="module")
