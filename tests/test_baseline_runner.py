@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from backtest_helpers import alerts_of
+from backtest_helpers import alerts_of, in_order
 from cloud_secrets.evaluation.backtest import package_rules, select
 from cloud_secrets.evaluation.backtest.baseline_runner import BaselineDeviationRunner, applies
 from cloud_secrets.evaluation.backtest.derived import DerivedRunner, runner_for
 from cloud_secrets.evaluation.backtest.events import Event
 from cloud_secrets.evaluation.backtest.runners import EsqlRunner
-from cloud_secrets.timestamps import iso
 
 T0 = 1_772_409_600_000  # 2026-03-02T00:00:00Z
 HOUR = 3_600_000
@@ -54,12 +53,7 @@ def random_history(seed: int, identities: int = 8, days: int = 16) -> list[Event
                              {"tags": ["secret_access"], "source": {"ip": f"192.0.2.{rng.randrange(4)}"},
                               "data_stream": {"type": "logs", "dataset": dataset, "namespace": "default"},
                               "cloud_secrets": cs}))
-    docs.sort(key=lambda d: d[0])
-    out = []
-    for i, (ts, doc) in enumerate(docs):
-        doc["@timestamp"] = iso(ts)
-        out.append(Event(i, i + 1, ts, doc))
-    return out
+    return in_order(docs)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from backtest_helpers import alerts_of
+from backtest_helpers import alerts_of, in_order
 from cloud_secrets.evaluation.backtest import package_rules, select
 from cloud_secrets.evaluation.backtest.derived import DerivedRunner, runner_for
 from cloud_secrets.evaluation.backtest.events import Event
@@ -37,15 +37,6 @@ def doc(name: str, provider: str, op: str, n: int, identity_type: str = "role") 
                               "operation": op, "outcome": "success", "secret": secret}}
 
 
-def events(docs: list[tuple[int, dict[str, Any]]]) -> list[Event]:
-    docs.sort(key=lambda d: d[0])
-    out = []
-    for i, (ts, d) in enumerate(docs):
-        d["@timestamp"] = iso_ms(ts)
-        out.append(Event(i, i + 1, ts, d))
-    return out
-
-
 def random_history(seed: int, identities: int = 10, days: int = 17) -> list[Event]:
     rng = random.Random(seed)
     people = []
@@ -66,7 +57,7 @@ def random_history(seed: int, identities: int = 10, days: int = 17) -> list[Even
                 op = rng.choice(["read", "read", "read", "list", "batch_read"])
                 docs.append((T0 + h * HOUR + rng.randrange(HOUR),
                              doc(name, rng.choice(clouds), op, rng.randrange(30), rng.choice(types))))
-    return events(docs)
+    return in_order(docs)
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +74,12 @@ def test_it_fires_on_a_read_far_from_the_identitys_hours(shipped: Any) -> None:
     night, noon = T0 + 10 * DAY + 3 * HOUR, T0 + 10 * DAY + 12 * HOUR
     docs += [(night + 60_000 * k, doc(who, "aws", "read", 100 + k)) for who in ("steady", "new") for k in range(3)]
     docs += [(noon + 60_000, doc("steady", "gcp", "read", 7))]
-    found = alerts_of(runner_for(shipped), events(docs))
+    found = alerts_of(runner_for(shipped), in_order(docs))
     assert [(a["identity"], a["fields"]["current_hour"], a["fields"]["current_secrets"], a["event_count"])
             for a in found] == [("steady", iso_ms(night), 3, 3)]
     assert found[0]["fields"]["history_days"] == 10 and found[0]["fields"]["hours_near_current"] == 0
     assert found[0]["fields"]["current_hour_of_day"] == 3 and found[0]["detected_at"] == iso_ms(night + 2 * HOUR)
-    assert alerts_of(runner_for(shipped, incremental=False), events(docs)) == found
+    assert alerts_of(runner_for(shipped, incremental=False), in_order(docs)) == found
 
 
 def test_hours_near_midnight_are_near(shipped: Any) -> None:
@@ -97,7 +88,7 @@ def test_hours_near_midnight_are_near(shipped: Any) -> None:
     docs += [(T0 + 10 * DAY + 60_000, doc("late", "aws", "read", 1)),
              (T0 + 10 * DAY + 2 * HOUR, doc("late", "aws", "read", 2))]
     for incremental in (True, False):
-        found = alerts_of(runner_for(shipped, incremental), events([(ts, dict(d)) for ts, d in docs]))
+        found = alerts_of(runner_for(shipped, incremental), in_order([(ts, dict(d)) for ts, d in docs]))
         assert [a["fields"]["current_hour"] for a in found] == [iso_ms(T0 + 10 * DAY + 2 * HOUR)]
 
 

@@ -100,6 +100,7 @@ class SummaryRunner(ScheduledRunner):
     the identities with a row in it. `_forget` takes an expired hour out of the state's counts."""
 
     identities: dict[Any, Any]
+    state_type: type  # of an identity's state, with `hours`
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
@@ -108,8 +109,23 @@ class SummaryRunner(ScheduledRunner):
         self.literals = plan.literals
         self.reads = plan.fields
         self.by_hour: dict[int, set[Any]] = {}  # hour -> identities with a row in it
+        self.identities = {}
 
     def _forget(self, state: Any, gone: SummaryHour) -> None:
+        raise NotImplementedError
+
+    def feed(self, ev: Event) -> None:
+        """A summary row goes to its identity's state (`_add`); a row without identity is in no group."""
+        cs = ev.doc.get("cloud_secrets") or {}
+        identity = cs.get("identity")
+        if identity is None:
+            return
+        state = self.identities.get(identity)
+        if state is None:
+            state = self.identities[identity] = self.state_type()
+        self._add(ev, identity, cs, state)
+
+    def _add(self, ev: Event, identity: Any, cs: dict[str, Any], state: Any) -> None:
         raise NotImplementedError
 
     def _expire(self, start: int) -> None:
@@ -134,22 +150,16 @@ class SummaryRunner(ScheduledRunner):
 class BaselineDeviationRunner(SummaryRunner):
     """The inner runner of `baseline_deviation` (derived.py feeds it summary rows as the transform writes them)."""
 
+    state_type = _Identity
+
     def __init__(self, rule: Rule, margin: Margin = MARGIN) -> None:
         super().__init__(rule)
         self.margin = margin
         self.history_ms = int(margin.history.total_seconds() * 1000)
         self.recent_from_ms = int(margin.recent_from.total_seconds() * 1000)
         self.recent_to_ms = int(margin.recent_to.total_seconds() * 1000)
-        self.identities: dict[Any, _Identity] = {}
 
-    def feed(self, ev: Event) -> None:
-        cs = ev.doc.get("cloud_secrets") or {}
-        identity = cs.get("identity")
-        if identity is None:
-            return
-        state = self.identities.get(identity)
-        if state is None:
-            state = self.identities[identity] = _Identity()
+    def _add(self, ev: Event, identity: Any, cs: dict[str, Any], state: _Identity) -> None:
         self._hour(state, ev.ts, identity).add(ev, cs)
         state.providers[cs.get("provider")] += 1
         state.types[cs.get("identity_type")] += 1

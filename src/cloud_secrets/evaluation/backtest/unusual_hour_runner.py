@@ -102,22 +102,16 @@ class UnusualHourRunner(SummaryRunner):
     """The inner runner of `unusual_hour_for_identity` (derived.py feeds it summary rows as the transform
     writes them, hour by hour in order)."""
 
+    state_type = _Identity
+
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         found = thresholds(rule)
         if found is None:
             raise ValueError(f"{rule.slug}: not the query UnusualHourRunner computes")
         self.least_secrets, self.least_days, self.most_near = found
-        self.identities: dict[Any, _Identity] = {}
 
-    def feed(self, ev: Event) -> None:
-        cs = ev.doc.get("cloud_secrets") or {}
-        identity = cs.get("identity")
-        if identity is None:
-            return
-        state = self.identities.get(identity)
-        if state is None:
-            state = self.identities[identity] = _Identity()
+    def _add(self, ev: Event, identity: Any, cs: dict[str, Any], state: _Identity) -> None:
         hours = state.hours
         if (hours and hours[-1].ts > ev.ts) or (hours and hours[-1].ts == ev.ts and len(hours) == state.counted):
             raise ValueError(f"{self.rule.slug}: summary rows out of the transform's order")
