@@ -7,6 +7,7 @@ from typing import Any
 from cloud_secrets.evaluation.backtest.derived import runner_for
 from cloud_secrets.evaluation.backtest.events import Event
 from cloud_secrets.evaluation.backtest.rulepack import Rule
+from cloud_secrets.timestamps import iso_ms
 
 T0 = 1_772_409_600_000  # 2026-03-02T00:00:00Z in ms
 MIN = 60_000
@@ -32,9 +33,28 @@ def rule(rtype: str, query: str, **kw: Any) -> Rule:
 
 
 def run_events(r: Rule, events: list[Event]) -> list[Any]:
-    runner = runner_for(r)
+    return feed_all(runner_for(r), events)
+
+
+def feed_all(runner: Any, events: list[Event]) -> list[Any]:
+    """The runner's alerts over `events` (in time order), the input ended."""
     for e in events:
         runner.advance(e.ts)
         runner.feed(e)
     runner.finish()
     return runner.alerts
+
+
+def alerts_of(runner: Any, events: list[Event]) -> list[dict[str, Any]]:
+    """As feed_all, each alert as its `--json` line."""
+    return [a.to_json() for a in feed_all(runner, events)]
+
+
+def in_order(docs: list[tuple[int, dict[str, Any]]]) -> list[Event]:
+    """Events of (epoch ms, document) pairs, sorted by time, each document stamped with its @timestamp."""
+    docs.sort(key=lambda d: d[0])
+    out = []
+    for i, (ts, doc) in enumerate(docs):
+        doc["@timestamp"] = iso_ms(ts)
+        out.append(Event(i, i + 1, ts, doc))
+    return out

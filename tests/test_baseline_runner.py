@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from backtest_helpers import alerts_of, in_order
 from cloud_secrets.evaluation.backtest import package_rules, select
 from cloud_secrets.evaluation.backtest.baseline_runner import BaselineDeviationRunner, applies
 from cloud_secrets.evaluation.backtest.derived import DerivedRunner, runner_for
 from cloud_secrets.evaluation.backtest.events import Event
 from cloud_secrets.evaluation.backtest.runners import EsqlRunner
-from cloud_secrets.timestamps import iso
 
 T0 = 1_772_409_600_000  # 2026-03-02T00:00:00Z
 HOUR = 3_600_000
@@ -53,20 +53,7 @@ def random_history(seed: int, identities: int = 8, days: int = 16) -> list[Event
                              {"tags": ["secret_access"], "source": {"ip": f"192.0.2.{rng.randrange(4)}"},
                               "data_stream": {"type": "logs", "dataset": dataset, "namespace": "default"},
                               "cloud_secrets": cs}))
-    docs.sort(key=lambda d: d[0])
-    out = []
-    for i, (ts, doc) in enumerate(docs):
-        doc["@timestamp"] = iso(ts)
-        out.append(Event(i, i + 1, ts, doc))
-    return out
-
-
-def alerts_of(runner: Any, events: list[Event]) -> list[dict[str, Any]]:
-    for e in events:
-        runner.advance(e.ts)
-        runner.feed(e)
-    runner.finish()
-    return [a.to_json() for a in runner.alerts]
+    return in_order(docs)
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +80,24 @@ def test_incremental_alerts_equal_the_rules_esql(shipped: Any, seed: int) -> Non
 
 
 @pytest.mark.parametrize("change", [("floor = 10", "floor = 12"), ("NOW() - 14 days", "NOW() - 7 days"),
-                                    ("BY cloud_secrets.identity, @timestamp", "BY cloud_secrets.identity")])
+                                    ("BY cloud_secrets.identity, @timestamp", "BY cloud_secrets.identity"),
+                                    ("baseline_median = MEDIAN(past)", "baseline_median = AVG(past)"),
+                                    ("| SORT current_secrets DESC\n", "| SORT current_secrets DESC\n| LIMIT 5\n")])
 def test_a_query_it_does_not_compute_runs_as_written(shipped: Any, change: tuple[str, str]) -> None:
     """A query whose numbers or grouping differ from what the incremental runner computes is not taken over."""
     edited = replace(shipped, query=shipped.query.replace(*change))
     assert edited.query != shipped.query and not applies(edited)
     assert isinstance(runner_for(edited).inner, EsqlRunner)  # type: ignore[attr-defined]
+
+
+def test_the_runner_is_chosen_by_the_query_not_by_the_name(shipped: Any) -> None:
+    """The same query under another slug (and reformatted) is still evaluated incrementally, with the same
+    alerts; the pack's other rules over the summary are not taken over; `incremental=False` asks for the
+    generic runner."""
+    renamed = replace(shipped, slug="my_copy", query=shipped.query.replace("\n| ", "\n  |  "))
+    assert applies(renamed) and isinstance(runner_for(renamed).inner, BaselineDeviationRunner)  # type: ignore[attr-defined]
+    events = random_history(4)
+    assert alerts_of(runner_for(renamed), events) == [
+        {**a, "rule": "my_copy"} for a in alerts_of(runner_for(shipped, incremental=False), events)]
+    others = [r for r in package_rules() if r.slug != shipped.slug]
+    assert others and not any(applies(r) for r in others)

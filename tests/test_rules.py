@@ -26,7 +26,8 @@ from cloud_secrets.errors import UserError
 
 SLUGS = {"bulk_access_sequence", "bulk_access_distinct_secrets", "enumerate_then_retrieve",
          "first_seen_secret_access", "failed_access_spray", "baseline_deviation", "tagging_health",
-         "secret_access_signals_per_identity", "new_network_for_identity", "secret_read_after_sign_in"}
+         "secret_access_signals_per_identity", "new_network_for_identity", "secret_read_after_sign_in",
+         "unusual_hour_for_identity"}
 ASSET_DIR = paths.ROOT / kibana.RULE_DIR
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "kibana_security_rule.schema.json").read_text())
 EQL_CONFIG = eql.ParserConfig(eql.parser.elasticsearch_syntax, eql.parser.allow_runs)

@@ -41,6 +41,10 @@ def _detection_settings(rule: Rule) -> str:
     if "MEDIAN_ABSOLUTE_DEVIATION" in rule.query:
         floor, k = re.search(r"EVAL floor = (\d+), k = (\d+)", rule.query).groups()  # type: ignore[union-attr]
         return f"hour > max({floor}, 2 x median, median + {k} x MAD) of own {rule.lookback}"
+    hours = re.search(r"current_secrets >= (\d+) AND history_days >= (\d+) AND hours_near_current == 0", rule.query)
+    if hours:
+        return (f">= {hours[1]} secrets read in an hour of the day (UTC) with no activity within an hour of it on any "
+                f"of {hours[2]}+ active days of own {rule.lookback}")
     if "maxspan=" in rule.query:
         return f"sequence within {rule.query.split('maxspan=')[1].split()[0]}"
     limit = next((line.split(">=")[1].strip() for line in rule.query.splitlines() if ">=" in line), None)

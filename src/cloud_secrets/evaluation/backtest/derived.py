@@ -41,7 +41,7 @@ from ...assets.transform import DEST_ALIAS, DEST_INDEX, SOURCE_FIELDS, TRANSFORM
 from ...errors import UserError
 from ...timestamps import to_datetime
 from .. import baselines
-from . import baseline_runner
+from . import baseline_runner, unusual_hour_runner
 from .alerts import Alert, alert_from_events
 from .conditions import Literals, whole
 from .durations import duration_ms
@@ -232,7 +232,11 @@ def derived_runner(rule: Rule, inner: Runner) -> Runner:
 
 def runner_for(rule: Rule, incremental: bool = True) -> Runner:
     """The rule's runner; over a derived index (the transform's summary) wrapped to be fed by its source.
-    `baseline_deviation` is evaluated incrementally (baseline_runner.py) unless `incremental` is off."""
+    A query an incremental runner computes (baseline_runner.py, unusual_hour_runner.py: chosen by the query's
+    shape, whatever the rule's name) is evaluated by it unless `incremental` is off; any other runs on the
+    generic runner of its type."""
     if incremental and baseline_runner.applies(rule):
         return derived_runner(rule, baseline_runner.BaselineDeviationRunner(rule))
+    if incremental and unusual_hour_runner.applies(rule):
+        return derived_runner(rule, unusual_hour_runner.UnusualHourRunner(rule))
     return derived_runner(rule, RUNNERS[rule.type](rule))

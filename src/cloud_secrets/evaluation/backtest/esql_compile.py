@@ -12,7 +12,8 @@ Supported: FROM (index patterns; METADATA ignored), WHERE, EVAL, STATS ... BY (C
 SUM, AVG, MIN, MAX, VALUES, MEDIAN, MEDIAN_ABSOLUTE_DEVIATION, PERCENTILE; `agg WHERE cond`; BY on fields,
 BUCKET or DATE_TRUNC), SORT (ASC/DESC, NULLS FIRST/LAST), LIMIT, KEEP, DROP; expressions with AND, OR,
 NOT, IS [NOT] NULL, [NOT] IN, ==, !=, <, <=, >, >=, + - * / %, literals, time spans (`14 days`), CASE,
-COALESCE, NOW, TO_LOWER, TO_UPPER, MV_COUNT, ABS, BUCKET, DATE_TRUNC. Anything else is refused by name.
+COALESCE, NOW, TO_LOWER, TO_UPPER, MV_COUNT, MV_APPEND, ABS, BUCKET, DATE_TRUNC, DATE_EXTRACT (UTC; the parts in
+`esql_values.DATE_PARTS`). Anything else is refused by name.
 """
 
 from __future__ import annotations
@@ -259,12 +260,22 @@ class _Compiler:
         if fname == "MV_COUNT" and len(args) == 1:
             a0 = args[0]
             return lambda r, now: len(v.values(a0(r, now))) or None
+        if fname == "MV_APPEND" and len(args) == 2:
+            first, second = args
+            return lambda r, now: v.mv_append(first(r, now), second(r, now))
         if fname == "BUCKET" and len(args) == 2:
             date, step = args
             return lambda r, now: v.floor_to(date(r, now), step(r, now))
         if fname == "DATE_TRUNC" and len(args) == 2:
             step, date = args
             return lambda r, now: v.floor_to(date(r, now), step(r, now))
+        if fname == "DATE_EXTRACT" and len(args) == 2:
+            part, date = args
+            if not hasattr(part, "constant"):
+                raise UserError(f"ES|QL: DATE_EXTRACT in {_text(node)!r}: the backtest needs the date part as a "
+                                "string literal")
+            extract = v.date_part(part.constant)  # type: ignore[attr-defined]
+            return lambda r, now: extract(date(r, now))
         raise UserError(f"ES|QL: function {fname} is not supported by the backtest")
 
     # ---- commands -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import UserError
@@ -178,9 +179,53 @@ AGGREGATES: dict[str, Callable[..., Any]] = {
 }
 
 
+def mv_append(a: Any, b: Any) -> Any:
+    """MV_APPEND(a, b): the values of both, in order (duplicates kept); null when either is null."""
+    if a is None or b is None:
+        return None
+    out = values(a) + values(b)
+    return out[0] if len(out) == 1 else out
+
+
 def floor_to(date: Any, step: Any) -> Any:
     """BUCKET(date, span) and DATE_TRUNC(span, date) for fixed spans."""
     date, step = scalar(date), scalar(step)
     if date is None or step is None or not step:
         return None
     return EsDate(date - date % step)
+
+
+#: DATE_EXTRACT's date parts (Java's ChronoField names, which ES|QL accepts in any case) of a date in epoch
+#: milliseconds, in UTC, the time zone of a rule's ES|QL. ISO weeks: DAY_OF_WEEK is 1 (Monday) to 7 (Sunday).
+DATE_PARTS: dict[str, Callable[[int], int]] = {
+    "year": lambda ms: _utc(ms).year,
+    "month_of_year": lambda ms: _utc(ms).month,
+    "day_of_month": lambda ms: _utc(ms).day,
+    "day_of_year": lambda ms: _utc(ms).timetuple().tm_yday,
+    "day_of_week": lambda ms: _utc(ms).isoweekday(),
+    "hour_of_day": lambda ms: ms // 3_600_000 % 24,
+    "minute_of_hour": lambda ms: ms // 60_000 % 60,
+    "second_of_minute": lambda ms: ms // 1000 % 60,
+    "minute_of_day": lambda ms: ms // 60_000 % 1440,
+    "epoch_day": lambda ms: ms // 86_400_000,
+}
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def date_part(name: Any) -> Callable[[Any], int | None]:
+    """DATE_EXTRACT(name, date) for one part: the date's field in UTC; null for null or multi-valued input."""
+    get = DATE_PARTS.get(name.lower()) if isinstance(name, str) else None
+    if get is None:
+        raise UserError(f"ES|QL: DATE_EXTRACT part {name!r} is not supported by the backtest "
+                        f"(supported: {', '.join(DATE_PARTS)})")
+
+    def extract(date: Any) -> int | None:
+        date = scalar(date)
+        if not isinstance(date, int) or isinstance(date, bool):
+            return None
+        return get(int(date))
+
+    return extract

@@ -73,10 +73,12 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
 
 
 def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
-             on_alert: Callable[[Alert], None] | None = None, native: bool | None = None) -> Result:
-    """As run_lines, over a file (`/dev/stdin` too), with the native reader when it is installed (or `native`)."""
+             on_alert: Callable[[Alert], None] | None = None, native: bool | None = None,
+             incremental: bool = True) -> Result:
+    """As run_lines, over a file (`/dev/stdin` too), with the native reader when it is installed (or `native`);
+    `incremental` off runs every query as written on the generic runners (derived.runner_for)."""
     name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
-    runners = [runner_for(r) for r in rules]
+    runners = [runner_for(r, incremental) for r in rules]
     found = needles(r.line_literals() for r in _event_runners(runners))
     if native if native is not None else native_available():
         return _run(NativeReader(path, name, found, pack_fields(_event_runners(runners)), progress), name, rules,
