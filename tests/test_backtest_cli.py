@@ -27,6 +27,40 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
+# Several `cloud-secrets backtest` invocations in one Python process, each through `main()` with its own
+# argv, stdout, stderr and exit code; an exception escaping `main()` is printed as the interpreter would
+# (a traceback on stderr, exit code 1). One process, because every process pays seconds at its first ES|QL
+# parse (the ANTLR runtime builds its prediction tables) before it reads a line.
+_DRIVER = """
+import contextlib, io, json, sys, traceback
+from cloud_secrets.cli.main import main
+def stream():  # text over bytes, as sys.stdout (the CLI writes JSON lines to sys.stdout.buffer)
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err, code = stream(), stream(), 0
+    sys.argv = ["cloud-secrets", "backtest", *argv]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main()
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    results.append([code, out.buffer.getvalue().decode(), err.buffer.getvalue().decode()])
+sys.__stdout__.write(json.dumps(results))
+"""
+
+
+def cli_runs(*argvs: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    done = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(argvs)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return [subprocess.CompletedProcess(["backtest", *argv], code, out, err)
+            for argv, (code, out, err) in zip(argvs, json.loads(done.stdout), strict=True)]
+
+
 def write(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -66,23 +100,36 @@ def test_summary_json_prints_one_object_per_the_interface(tmp_path: Path) -> Non
 
 def test_table_output_and_markdown_needs_labels(tmp_path: Path) -> None:
     path = write(tmp_path / "t.jsonl", [json.dumps(doc(i)) for i in range(10)])
-    out = cli(str(path), "--quiet")
-    assert out.returncode == 0 and "bulk_access_sequence" in out.stdout and "1 alerts" in out.stdout
-    out = cli(str(path), "--markdown")
-    assert out.returncode == 2 and "--markdown needs --labels" in out.stderr
+    table, markdown = cli_runs([str(path), "--quiet"], [str(path), "--markdown"])
+    assert table.returncode == 0 and "bulk_access_sequence" in table.stdout and "1 alerts" in table.stdout
+    assert markdown.returncode == 2 and "--markdown needs --labels" in markdown.stderr
 
 
-@pytest.mark.parametrize(("line", "expected"), [
+BAD_LINES = [
     ('{"event": {"action": "GetSecretValue"', "t.jsonl:3: not valid JSON"),
     ('["GetSecretValue"]', "t.jsonl:3: expected a JSON object, got list"),
     (json.dumps({k: v for k, v in doc(2).items() if k != "@timestamp"}), "t.jsonl:3: @timestamp: missing"),
     (json.dumps(doc(2, **{"@timestamp": "yesterday"})), "t.jsonl:3: @timestamp: 'yesterday' is not a date"),
     (json.dumps(doc(0, **{"@timestamp": "2026-03-01T00:00:00Z"})), "t.jsonl:3: @timestamp: 2026-03-01T00:00:00Z is "
                                                                    "earlier than line 2's"),
-])
-def test_bad_input_is_one_line_naming_file_line_and_field(tmp_path: Path, line: str, expected: str) -> None:
-    path = write(tmp_path / "t.jsonl", [json.dumps(doc(0)), json.dumps(doc(1)), line])
-    out = cli(str(path), "--json")
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
+    """`backtest --json` over each bad file (two good lines, then the bad one), all in one process."""
+    paths = []
+    for n, (line, _) in enumerate(BAD_LINES):
+        lines = [json.dumps(doc(0)), json.dumps(doc(1)), line]
+        paths.append(write(tmp_path_factory.mktemp(f"bad{n}") / "t.jsonl", lines))
+    runs = cli_runs(*[[str(p), "--json"] for p in paths])
+    return {line: run for (line, _), run in zip(BAD_LINES, runs, strict=True)}
+
+
+@pytest.mark.parametrize(("line", "expected"), BAD_LINES)
+def test_bad_input_is_one_line_naming_file_line_and_field(bad_input_runs: dict[str, subprocess.CompletedProcess[str]],
+                                                         line: str, expected: str) -> None:
+    out = bad_input_runs[line]
     assert out.returncode == 2
     assert expected in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
@@ -91,11 +138,17 @@ def test_bad_input_is_one_line_naming_file_line_and_field(tmp_path: Path, line: 
 def test_bad_labels_and_options(tmp_path: Path) -> None:
     path = write(tmp_path / "t.jsonl", [json.dumps(doc(0))])
     labels = write(tmp_path / "l.jsonl", ['{"index": 0, "kind": "benign"}'])
-    out = cli(str(path), "--labels", str(labels))
-    assert out.returncode == 2 and "l.jsonl:1: timestamp: missing" in out.stderr and "Traceback" not in out.stderr
-    out = cli(str(path), "--rule", "nope")
-    assert out.returncode == 2 and "unknown rule nope" in out.stderr
-    out = cli(str(tmp_path / "absent.jsonl"))
-    assert out.returncode == 2 and "cannot read" in out.stderr and "absent.jsonl" in out.stderr
-    out = cli(str(path), "--warmup", "soon")
-    assert out.returncode == 2 and "--warmup 'soon' is not a duration" in out.stderr
+    bad_labels, unknown, absent, warmup = cli_runs(
+        [str(path), "--labels", str(labels)], [str(path), "--rule", "nope"], [str(tmp_path / "absent.jsonl")],
+        [str(path), "--warmup", "soon"])
+    assert bad_labels.returncode == 2 and "l.jsonl:1: timestamp: missing" in bad_labels.stderr
+    assert "Traceback" not in bad_labels.stderr
+    assert unknown.returncode == 2 and "unknown rule nope" in unknown.stderr
+    assert absent.returncode == 2 and "cannot read" in absent.stderr and "absent.jsonl" in absent.stderr
+    assert warmup.returncode == 2 and "--warmup 'soon' is not a duration" in warmup.stderr
+
+
+def test_the_batch_driver_reports_a_traceback_as_the_interpreter_would(tmp_path: Path) -> None:
+    """The one-process driver above must not hide a crash: an exception escaping main() is a traceback."""
+    (run,) = cli_runs([str(tmp_path), "--json"])  # a directory: whatever the CLI says, it must say it cleanly
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import eql
@@ -44,8 +45,11 @@ class _Raise(ErrorListener):
         raise QuerySyntaxError(f"line {line}, column {column + 1}: {msg}")
 
 
+@lru_cache(maxsize=128)
 def parse_esql(query: str) -> ParserRuleContext:
-    """The ANTLR parse tree of an ES|QL query; any syntax error raises."""
+    """The ANTLR parse tree of an ES|QL query; any syntax error raises. Cached by text (callers only read it):
+    the first parse in a process takes seconds, the ANTLR runtime building its prediction tables, the rest
+    milliseconds, but the fields, sources and compiled plan of one query would each parse it again."""
     lexer = EsqlBaseLexer(InputStream(query))
     lexer.removeErrorListeners()
     lexer.addErrorListener(_Raise())
