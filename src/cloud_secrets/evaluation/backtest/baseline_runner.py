@@ -25,6 +25,7 @@ import bisect
 import itertools
 import math
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ def applies(rule: Rule, margin: Margin = MARGIN) -> bool:
     its lookback is the window."""
     if rule.type != "esql" or rule.lookback_ms != margin.history.total_seconds() * 1000:
         return False
-    query = " ".join(rule.query.split())
+    query = flat_query(rule.query)
     needles = (f"EVAL floor = {margin.floor}, k = {int(margin.k)}",
                f"WHERE @timestamp >= NOW() - {margin.history.days} days",
                f"<= NOW() - {int(margin.recent_from.total_seconds() // 60)} minutes",
@@ -146,6 +147,28 @@ class SummaryRunner(ScheduledRunner):
                 judged |= identities
         return judged
 
+    @staticmethod
+    def _newly_past(state: Any, past_to: int) -> Iterator[SummaryHour]:
+        """The state's hours that became past hours (`<= past_to`) since the last run, each once, in order:
+        the caller adds each to its counts (`hours[:counted]` are counted)."""
+        hours = state.hours
+        while state.counted < len(hours) and hours[state.counted].ts <= past_to:
+            state.counted += 1
+            yield hours[state.counted - 1]
+
+    @staticmethod
+    def _recent(state: Any, recent_to: int) -> list[SummaryHour]:
+        """The state's hours after its past ones up to `recent_to`: the hours the run judges."""
+        return [h for h in itertools.islice(state.hours, state.counted, None) if h.ts <= recent_to]
+
+    def _emit(self, found: list[tuple[Any, int, list[Event], dict[str, Any]]], run: int) -> None:
+        """Alerts for the rows found, `(-current_secrets, index of the identity's first row in the window,
+        rows, fields)`: in the query's group order (first row of the identity in the window), then SORT
+        current_secrets DESC."""
+        found.sort(key=lambda item: item[:2])
+        for _, _, rows, fields in found:
+            self.alerts.append(self.make_alert(list(rows), fields, run))
+
 
 class BaselineDeviationRunner(SummaryRunner):
     """The inner runner of `baseline_deviation` (derived.py feeds it summary rows as the transform writes them)."""
@@ -203,12 +226,11 @@ class BaselineDeviationRunner(SummaryRunner):
         m = self.margin
         for identity in judged:
             state = self.identities[identity]
-            hours, past = state.hours, state.past
-            while state.counted < len(hours) and hours[state.counted].ts <= past_to:
-                if hours[state.counted].secrets is not None:
-                    bisect.insort(past, hours[state.counted].secrets)  # type: ignore[arg-type]
-                state.counted += 1
-            recent = [h for h in itertools.islice(hours, state.counted, None) if h.ts <= recent_to]
+            past = state.past
+            for hour in self._newly_past(state, past_to):
+                if hour.secrets is not None:
+                    bisect.insort(past, hour.secrets)
+            recent = self._recent(state, recent_to)
             current = v.AGGREGATES["MAX"]([h.secrets for h in recent])
             median = _median(past)
             mad = None if median is None else _median(sorted([abs(x - median) for x in past]))
@@ -225,11 +247,8 @@ class BaselineDeviationRunner(SummaryRunner):
                       "current_hour": v.EsDate(max(h.ts for h in recent)), "limit": limit,
                       "baseline_median": median, "baseline_mad": mad, "baseline_hours": len(past),
                       "providers": counter_values(state.providers), "identity_types": counter_values(state.types)}
-            # the query's group order (first row of the identity in the window), then SORT current_secrets DESC
             found.append((-current, state.hours[0].rows[0].index, newest.rows, fields))
-        found.sort(key=lambda item: item[:2])
-        for _, _, rows, fields in found:
-            self.alerts.append(self.make_alert(list(rows), fields, run))
+        self._emit(found, run)
 
 
 def _median(ordered: list[Any]) -> float | None:
@@ -239,6 +258,11 @@ def _median(ordered: list[Any]) -> float | None:
     rank = (len(ordered) - 1) * 50 / 100
     lo, hi = math.floor(rank), math.ceil(rank)
     return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo))
+
+
+def flat_query(query: str) -> str:
+    """The query's text with its whitespace collapsed: what the runners' `applies` search for their needles."""
+    return " ".join(query.split())
 
 
 def drop_count(counter: Counter[Any], key: Any) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import esql_values as v
-from .baseline_runner import SummaryHour, SummaryRunner, counter_values, drop_count
+from .baseline_runner import SummaryHour, SummaryRunner, counter_values, drop_count, flat_query
 from .esql_compile import compile_esql
 from .events import Event
 from .rulepack import Rule
@@ -69,16 +69,12 @@ NEEDLES = (
 COMMANDS = ["WHERE", "EVAL", "STATS", "EVAL", "EVAL", "STATS", "EVAL", "STATS", "WHERE", "SORT", "EVAL", "KEEP"]
 
 
-def _flat(query: str) -> str:
-    return " ".join(query.split()) + " |"
-
-
 def thresholds(rule: Rule) -> tuple[int, int, int] | None:
     """(least secrets, least days, most past hours near) when the rule's query is the one this runner computes,
     whatever the rule is called; None otherwise."""
     if rule.type != "esql" or rule.lookback_ms != HISTORY_DAYS * _DAY_MS:
         return None
-    query = _flat(rule.query)
+    query = flat_query(rule.query) + " |"
     found = CONDITION.search(query)
     if found is None or not all(n in query for n in NEEDLES) or compile_esql(rule.query).commands != COMMANDS:
         return None
@@ -132,13 +128,10 @@ class UnusualHourRunner(SummaryRunner):
         found = []
         for identity in self._judged(past_to, recent_to):
             state = self.identities[identity]
-            hours = state.hours
-            while state.counted < len(hours) and hours[state.counted].ts <= past_to:
-                ts = hours[state.counted].ts
-                state.at_hour[ts // _HOUR_MS % 24] += 1
-                state.days[ts // _DAY_MS] += 1
-                state.counted += 1
-            recent = [h for h in list(hours)[state.counted:] if h.ts <= recent_to]
+            for hour in self._newly_past(state, past_to):
+                state.at_hour[hour.ts // _HOUR_MS % 24] += 1
+                state.days[hour.ts // _DAY_MS] += 1
+            recent = self._recent(state, recent_to)
             of_day = [h.ts // _HOUR_MS % 24 for h in recent]
             near = [sum(state.at_hour[(d + step) % 24] for step in (-1, 0, 1)) for d in of_day]
             current = v.AGGREGATES["MAX"]([h.secrets for h in recent])
@@ -155,7 +148,5 @@ class UnusualHourRunner(SummaryRunner):
                       "providers": counter_values(Counter(r.doc["cloud_secrets"].get("provider") for r in rows)),
                       "identity_types": counter_values(Counter(r.doc["cloud_secrets"].get("identity_type")
                                                                for r in rows))}
-            found.append((-current, hours[0].rows[0].index, newest.rows, fields))
-        found.sort(key=lambda item: item[:2])
-        for _, _, rows, fields in found:
-            self.alerts.append(self.make_alert(list(rows), fields, run))
+            found.append((-current, state.hours[0].rows[0].index, newest.rows, fields))
+        self._emit(found, run)
