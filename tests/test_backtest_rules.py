@@ -70,6 +70,20 @@ def test_esql_stats_by_multi_valued_field_groups_each_value() -> None:
     assert [(a.fields["cloud_secrets.secret.id"], a.fields["n"]) for a in alerts] == [("a", 1), ("b", 2)]
 
 
+def test_buffered_rows_keep_only_what_the_steps_up_to_stats_read() -> None:
+    # STATS makes rows of its own columns, so a buffered row keeps the fields the per-run steps read up to the
+    # first STATS and no others; a document field named like a later column (`secrets`) changes nothing.
+    plan = compile_esql(DISTINCT)
+    assert plan.columns == ["@timestamp", "cloud_secrets.identity", "cloud_secrets.provider",
+                            "cloud_secrets.secret.id", "unnamed"]
+    events = [read(i, T0 + i * MIN, secret=f"s{i}", secrets=1000, calls=-1) for i in range(5)]
+    alerts = run_events(rule("esql", DISTINCT, interval_ms=10 * MIN, lookback_ms=HOUR), events)
+    assert (alerts[0].fields["secrets"], alerts[0].fields["calls"]) == (5, 5)
+    # without STATS, a row's columns are its alert's fields: every name the query reads or writes is kept
+    plain = compile_esql("FROM logs-* | WHERE cloud_secrets.outcome == \"success\" | EVAL n = NOW() | KEEP source.ip")
+    assert plain.columns == ["cloud_secrets.outcome", "n", "source.ip"]
+
+
 BASELINE = """FROM logs-*
 | WHERE @timestamp >= NOW() - 14 days
 | EVAL past = CASE(@timestamp < NOW() - 2 hours, n, null), recent = CASE(@timestamp >= NOW() - 2 hours, n, null)

@@ -61,12 +61,15 @@ class EsqlPlan:
     aggregating: bool
     literals: c.Literals
     commands: list[str] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)  # every name the query reads or writes
+    columns: list[str] = field(default_factory=list)  # what a buffered row keeps of its document
     fields: frozenset[str] = frozenset()  # every field it reads of a document
 
     def materialise(self, row: Row) -> None:
         """Copy the fields the per-run steps may read into the row and let go of the document: each run
-        then reads plain columns, and a buffered row costs a few values, not a whole document."""
+        then reads plain columns, and a buffered row costs a few values, not a whole document. `columns`: for
+        a query with STATS, the names the per-run steps up to the first STATS read (STATS makes new rows of
+        its own columns, so no later step reads a document); otherwise every name the query reads or writes
+        (the columns of a row without STATS are its alert's fields)."""
         cols, doc = row.cols, row.doc
         for name, get in self._getters:
             if name not in cols:
@@ -101,6 +104,7 @@ def _constant(value: Any) -> Expr:
 class _Compiler:
     def __init__(self) -> None:
         self.uses_now = False
+        self.reads: set[str] = set()  # the column names compiled since it was last emptied
 
     # ---- expressions -------------------------------------------------------------------------------
     def expr(self, node: Any) -> Expr:
@@ -192,6 +196,7 @@ class _Compiler:
 
     def column(self, name: str) -> Expr:
         name = name.replace("`", "")
+        self.reads.add(name)
         get = compile_getter(name)
 
         def read(r: Row, now: int) -> Any:
@@ -398,6 +403,7 @@ def _patterns(node: Any) -> list[str]:
 
 def _keep(comp: _Compiler, node: Any, drop: bool) -> TableStep:
     patterns = _patterns(node)
+    named = {p: comp.column(p) for p in patterns if not drop and not any(ch in p for ch in "*?")}
 
     def step(rows: list[Row], now: int) -> list[Row]:
         for r in rows:
@@ -409,7 +415,7 @@ def _keep(comp: _Compiler, node: Any, drop: bool) -> TableStep:
                 if any(ch in p for ch in "*?"):
                     kept.update({k: x for k, x in r.cols.items() if fnmatch.fnmatchcase(k, p) and k not in kept})
                 else:
-                    kept[p] = comp.column(p)(r, now)
+                    kept[p] = named[p](r, now)
             r.cols = kept
             r.doc = None
         return rows
@@ -491,9 +497,11 @@ def _compile(query: str) -> EsqlPlan:
     aggregating = False
     streaming = True
     names = []
+    table_reads: set[str] = set()  # the names the per-run steps read, up to the first STATS
     for cmd in commands[1:]:
         kind = type(cmd).__name__.removesuffix("CommandContext").upper()
         names.append(kind)
+        comp.reads = set()
         if kind in ("WHERE", "EVAL"):
             comp.uses_now = False
             built = comp.where(cmd) if kind == "WHERE" else comp.eval_fields(cmd)
@@ -504,10 +512,7 @@ def _compile(query: str) -> EsqlPlan:
                 continue
             streaming = False
             table_steps.append(_table_where(built) if kind == "WHERE" else _table_eval(built))  # type: ignore[arg-type]
-            continue
-        streaming = False
-        if kind == "STATS":
-            aggregating = True
+        elif kind == "STATS":
             table_steps.append(_stats(comp, cmd))
         elif kind == "SORT":
             table_steps.append(_sort(comp, cmd))
@@ -517,6 +522,13 @@ def _compile(query: str) -> EsqlPlan:
             table_steps.append(_keep(comp, cmd, drop=kind == "DROP"))
         else:
             raise UserError(f"ES|QL: command {kind} is not supported by the backtest")
+        streaming = False
+        if not aggregating:
+            table_reads |= comp.reads
+        aggregating = aggregating or kind == "STATS"
+    if aggregating:
+        return EsqlPlan(sources, stream_steps, table_steps, aggregating, c.literals_all(literal_parts), names,
+                        sorted(table_reads))
     columns = sorted({n.getText().replace("`", "") for n in _nodes(tree) if isinstance(n, P.QualifiedNameContext)}
                      | {p for cmd in commands if isinstance(cmd, P.KeepCommandContext) for p in _patterns(cmd)
                         if not any(ch in p for ch in "*?")})
