@@ -277,3 +277,36 @@ def test_an_allowlist_filters_the_summary_rows_as_kibana_filters_the_rules_sourc
     import ipaddress
 
     assert alerted(ExceptionFilter(frozenset({"alice"}), (ipaddress.ip_network("10.0.0.0/8"),))) == {"alice", "bob"}
+
+
+def test_rules_over_the_summary_share_one_transform_and_each_reads_every_row() -> None:
+    """The transform runs once per run however many rules read its summary; each rule is handed every row,
+    as when it runs alone (with an allowlist on one rule that leaves the other's rows alone)."""
+    import orjson
+
+    from cloud_secrets.evaluation.backtest.derived import runners_for
+    from cloud_secrets.evaluation.backtest.exceptions import ExceptionFilter
+    from cloud_secrets.evaluation.backtest.run import run_lines
+
+    counts = "FROM logs-cloud_secrets.identity_hourly-* | STATS n = COUNT(*) BY cloud_secrets.identity"
+    hours = "FROM logs-cloud_secrets.identity_hourly.latest | STATS h = MAX(@timestamp) BY cloud_secrets.identity"
+    pack = [rule("esql", counts, slug="counts", interval_ms=HOUR, lookback_ms=24 * HOUR,
+                 exceptions=ExceptionFilter(frozenset({"alice"}))),
+            rule("esql", hours, slug="hours", interval_ms=2 * HOUR, lookback_ms=3 * HOUR)]
+    docs = [ev(i, T0 + i * 17 * MIN, tags=["secret_access"], **{
+        "cloud_secrets.operation": "read", "cloud_secrets.outcome": "success", "cloud_secrets.identity": who,
+        "cloud_secrets.identity_type": "user", "cloud_secrets.provider": "aws", "source.ip": "10.0.0.1",
+        "@timestamp": T0 + i * 17 * MIN}) for i, who in enumerate(["alice", "bob", "carol"] * 12)]
+    lines = [orjson.dumps(e.doc) for e in docs]
+
+    def rows(result_alerts: list[object]) -> list[tuple[object, ...]]:
+        return sorted((a.rule, a.identity, a.detected_at, tuple(sorted(a.fields.items())), tuple(a.lines))
+                      for a in result_alerts)  # type: ignore[attr-defined]
+
+    together = run_lines(lines, "t.jsonl", pack).alerts
+    alone = [a for r in pack for a in run_lines(lines, "t.jsonl", [r]).alerts]
+    assert rows(together) == rows(alone)
+    assert {a.rule for a in together} == {"counts", "hours"} and len(together) > 20
+    assert "alice" not in {a.identity for a in together if a.rule == "counts"}
+    shared = runners_for(pack)
+    assert shared[0].source is shared[1].source  # type: ignore[attr-defined]

@@ -16,7 +16,9 @@ checkpoint while its events arrive; with events stored as they happen (the input
 hour. The backtest takes the hour starting at H as written at H + 1h + delay + frequency (`frequency: 5m`,
 `delay: 15m`: H + 1h20m) and feeds its rows to the rule then: the rule never reads an hour younger than
 that (`baseline_deviation` judges hours 80 to 140 minutes old), so the partial rows before it change no
-result. Only the open hours are held, so memory does not grow with the input.
+result. Only the open hours are held, so memory does not grow with the input. Rules over the same derived
+index in one run (`runners_for`) share its source: each document is counted once and every rule reads every
+written row, as every rule reads the one summary index in Elasticsearch.
 
 Alerts: a rule over summary rows aggregates an identity's history, so its alert stands for the identity
 and the newest hour among the rows of its group (for `baseline_deviation`, the hour judged: later hours
@@ -101,11 +103,25 @@ class SummarySource:
         self.open: dict[tuple[Any, ...], RowEvent] = {}  # group key -> the documents counted in it
         self.rows = 0
         self._hour = (-1, datetime.min)
+        self._last: Event | None = None
+        # Written rows not yet taken by every reader (rules over the same summary share one source):
+        self._written: list[tuple[int, list[RowEvent]]] = []
+        self._base = 0  # the position of _written[0] among all written batches
+        self._taken: list[int] = []  # per reader: the batches it has taken
+
+    def reader(self) -> int:
+        """A new reader of the written rows (a rule over the summary); `due` takes its id."""
+        self._taken.append(self._base + len(self._written))
+        return len(self._taken) - 1
 
     def line_literals(self) -> Literals:
         return whole(["secret_access"])  # the source query's `tags: secret_access`
 
     def feed(self, ev: Event) -> None:
+        """Count the document once, however many rules over the summary hand it over."""
+        if ev is self._last:
+            return
+        self._last = ev
         hour_ms = ev.ts - ev.ts % HOUR_MS
         if self._hour[0] != hour_ms:
             self._hour = (hour_ms, to_datetime(hour_ms))
@@ -123,8 +139,23 @@ class SummarySource:
     def written_at(self, hour_ms: int) -> int:
         return hour_ms + HOUR_MS + self.transform.delay_ms + self.transform.frequency_ms
 
-    def due(self, now: int | None) -> list[tuple[int, list[RowEvent]]]:
-        """(write time, rows) of the hours written by `now` (all open hours when None), oldest first."""
+    def due(self, now: int | None, reader: int | None = None) -> list[tuple[int, list[RowEvent]]]:
+        """(write time, rows) of the hours written by `now` (all open hours when None), oldest first, that
+        `reader` has not taken yet (None: a source read by one caller, which takes what is written now)."""
+        written = self._write(now)
+        if reader is None:
+            return written
+        self._written.extend(written)
+        start = self._taken[reader] - self._base
+        out = self._written[start:]
+        self._taken[reader] = self._base + len(self._written)
+        done = min(self._taken) - self._base  # taken by every reader: let go
+        if done:
+            del self._written[:done]
+            self._base += done
+        return out
+
+    def _write(self, now: int | None) -> list[tuple[int, list[RowEvent]]]:
         bound_ms = now - HOUR_MS - self.transform.delay_ms - self.transform.frequency_ms if now is not None else None
         bound = datetime.max.replace(tzinfo=UTC) if bound_ms is None else \
             to_datetime(bound_ms // HOUR_MS * HOUR_MS + HOUR_MS)
@@ -151,6 +182,7 @@ class DerivedRunner(Runner):
         super().__init__(replace(rule, exceptions=None))
         self.exceptions = rule.exceptions
         self.inner, self.source = inner, source
+        self.reader = source.reader()
         self.last_write: int | None = None
         self.index = source.index
         self.alerts = inner.alerts  # one list: run.py settles and drains it in place
@@ -165,7 +197,7 @@ class DerivedRunner(Runner):
         return frozenset(SOURCE_FIELDS)
 
     def _release(self, now: int | None) -> None:
-        for at, rows in self.source.due(now):
+        for at, rows in self.source.due(now, self.reader):
             self.inner.advance(at)
             self.last_write = at
             for row in rows:
@@ -219,24 +251,34 @@ def names(pattern: str, dest: str) -> bool:
     return fnmatch.fnmatchcase(dest, pattern) and pattern.rsplit("-", 1)[0] == dest.rsplit("-", 1)[0]
 
 
-def derived_runner(rule: Rule, inner: Runner) -> Runner:
-    """`inner` itself, or wrapped when its index patterns name a derived index rather than raw data streams."""
+def derived_runner(rule: Rule, inner: Runner, sources: dict[str, SummarySource] | None = None) -> Runner:
+    """`inner` itself, or wrapped when its index patterns name a derived index rather than raw data streams.
+    `sources`: the derived sources already made for other rules of the same run, shared (filled here)."""
     for dest, make in DERIVED.items():
         if any(names(p, dest) for p in inner.index):
             if len(inner.index) > 1:
                 raise UserError(f"{rule.source}: the backtest cannot mix the derived index {dest} with other "
                                 f"indices ({', '.join(inner.index)})")
-            return DerivedRunner(rule, inner, make())
+            source = make() if sources is None else sources.get(dest) or sources.setdefault(dest, make())
+            return DerivedRunner(rule, inner, source)
     return inner
 
 
-def runner_for(rule: Rule, incremental: bool = True) -> Runner:
+def runner_for(rule: Rule, incremental: bool = True, sources: dict[str, SummarySource] | None = None) -> Runner:
     """The rule's runner; over a derived index (the transform's summary) wrapped to be fed by its source.
     A query an incremental runner computes (baseline_runner.py, unusual_hour_runner.py: chosen by the query's
     shape, whatever the rule's name) is evaluated by it unless `incremental` is off; any other runs on the
     generic runner of its type."""
     if incremental and baseline_runner.applies(rule):
-        return derived_runner(rule, baseline_runner.BaselineDeviationRunner(rule))
-    if incremental and unusual_hour_runner.applies(rule):
-        return derived_runner(rule, unusual_hour_runner.UnusualHourRunner(rule))
-    return derived_runner(rule, RUNNERS[rule.type](rule))
+        inner: Runner = baseline_runner.BaselineDeviationRunner(rule)
+    elif incremental and unusual_hour_runner.applies(rule):
+        inner = unusual_hour_runner.UnusualHourRunner(rule)
+    else:
+        inner = RUNNERS[rule.type](rule)
+    return derived_runner(rule, inner, sources)
+
+
+def runners_for(rules: list[Rule], incremental: bool = True) -> list[Runner]:
+    """The runners of a run: rules over the same derived index read one source (the transform runs once)."""
+    sources: dict[str, SummarySource] = {}
+    return [runner_for(r, incremental, sources) for r in rules]

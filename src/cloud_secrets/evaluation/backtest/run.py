@@ -26,7 +26,7 @@ from ...errors import UserError
 from ...timestamps import to_ms
 from .alert_index import AlertIndex, reads_alerts
 from .alerts import Alert
-from .derived import runner_for
+from .derived import runners_for
 from .events import Event
 from .prefilter import needles
 from .readers import LineReader, NativeReader, Progress, native_available
@@ -66,7 +66,7 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
     """Alerts are collected in the Result, sorted by start; or, with `on_alert`, handed over as they are raised
     and not kept (memory then stays bounded however many alerts a long input raises). Read in Python; without
     `prefilter`, every line is parsed (the reference the prefilter is tested against)."""
-    runners = [runner_for(r) for r in rules]
+    runners = runners_for(rules)
     found = needles(r.line_literals() for r in _event_runners(runners)) if prefilter else None
     reader = LineReader(lines, name, found, progress)
     return _run(reader, name, rules, runners, on_alert)
@@ -76,9 +76,9 @@ def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
              on_alert: Callable[[Alert], None] | None = None, native: bool | None = None,
              incremental: bool = True) -> Result:
     """As run_lines, over a file (`/dev/stdin` too), with the native reader when it is installed (or `native`);
-    `incremental` off runs every query as written on the generic runners (derived.runner_for)."""
+    `incremental` off runs every query as written on the generic runners (derived.runners_for)."""
     name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
-    runners = [runner_for(r, incremental) for r in rules]
+    runners = runners_for(rules, incremental)
     found = needles(r.line_literals() for r in _event_runners(runners))
     if native if native is not None else native_available():
         return _run(NativeReader(path, name, found, pack_fields(_event_runners(runners)), progress), name, rules,
