@@ -4,11 +4,13 @@
 //! that contain one of `needles` (`lines.rs`) and cuts each down to `fields` (`project.rs`). Iterating it
 //! gives, per 1 MiB block of input, a list of `(index, line, doc)`: the document's position among the
 //! non-blank lines, its line number, and its cut-down document as Python objects (`build.rs`), built on the
-//! calling thread while the reader reads on. A line that is not valid JSON raises `LineError(line, message)`
+//! calling thread while the reader reads on; with `flat` (a dict subclass), each document is one of
+//! those, keyed by the wanted fields' names and holding their values (`flat.rs`). A line that is not valid JSON raises `LineError(line, message)`
 //! once the documents before it were handed over. `documents` and `bytes_read` tell how far the reader has
 //! got.
 
 mod build;
+mod flat;
 mod lines;
 mod project;
 
@@ -43,7 +45,8 @@ enum Message {
 struct Scanner {
     rx: Mutex<Receiver<Message>>,
     strings: Strings,
-    block: Block, // the block being handed over, from its candidate `next` on
+    flat: Option<Py<PyAny>>, // the type of flat documents, when the reader hands them over
+    block: Block,            // the block being handed over, from its candidate `next` on
     next: usize,
     done: bool,
 }
@@ -51,11 +54,17 @@ struct Scanner {
 #[pymethods]
 impl Scanner {
     #[new]
-    #[pyo3(signature = (path, needles, fields))]
-    fn new(path: &str, needles: Option<Vec<Bound<'_, PyBytes>>>, fields: Option<Vec<String>>) -> PyResult<Self> {
+    #[pyo3(signature = (path, needles, fields, flat=None))]
+    fn new(
+        path: &str,
+        needles: Option<Vec<Bound<'_, PyBytes>>>,
+        fields: Option<Vec<String>>,
+        flat: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let file = File::open(path).map_err(os_error)?;
         let needles = needles.map(|n| n.iter().map(|b| b.as_bytes().to_vec()).collect());
-        let mut selector = Selector::new(needles, fields).map_err(PyValueError::new_err)?;
+        let flat = flat.filter(|_| fields.is_some());
+        let mut selector = Selector::new(needles, fields, flat.is_some()).map_err(PyValueError::new_err)?;
         let (tx, rx) = sync_channel(READ_AHEAD);
         std::thread::spawn(move || {
             // A failed send means the Scanner was dropped: stop reading.
@@ -67,6 +76,7 @@ impl Scanner {
         Ok(Scanner {
             rx: Mutex::new(rx),
             strings: Strings::default(),
+            flat: flat.map(Bound::unbind),
             block: Block::default(),
             next: 0,
             done: false,
@@ -100,10 +110,11 @@ impl Scanner {
             }
         }
         let out = PyList::empty(py);
+        let flat = self.flat.as_ref().map(|t| t.bind(py));
         while let Some(c) = self.block.candidates.get(self.next) {
             let (index, line) = (c.index, c.line);
             let built = match &c.text {
-                Ok((start, end)) => build(py, &self.block.text[*start..*end], &self.strings),
+                Ok((start, end)) => build(py, &self.block.text[*start..*end], &self.strings, flat),
                 Err(message) => Err(message.clone()),
             };
             match built {
@@ -139,14 +150,30 @@ fn os_error(err: std::io::Error) -> PyErr {
     }
 }
 
-/// One line parsed as the Scanner parses it (only `fields`, or everything when None).
+/// One line parsed as the Scanner parses it (only `fields`, or everything when None; as a flat document
+/// of type `flat` when given with `fields`).
 #[pyfunction]
-#[pyo3(signature = (line, fields))]
-fn parse_line<'py>(py: Python<'py>, line: &[u8], fields: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (line, fields, flat=None))]
+fn parse_line<'py>(
+    py: Python<'py>,
+    line: &[u8],
+    fields: Option<Vec<String>>,
+    flat: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let mut text = Vec::new();
-    project(line, fields.map(|f| Fields::new(&f)).as_ref(), &mut text)
-        .and_then(|_| build(py, &text, &Strings::default()))
-        .map_err(|m| LineError::new_err((1u64, m)))
+    let done = match (&fields, &flat) {
+        (Some(f), Some(_)) => flat::flatten(line, &flat::Flat::new(f), &mut Vec::new(), &mut text),
+        _ => project(line, fields.as_deref().map(Fields::new).as_ref(), &mut text),
+    };
+    done.and_then(|_| {
+        build(
+            py,
+            &text,
+            &Strings::default(),
+            flat.as_ref().filter(|_| fields.is_some()),
+        )
+    })
+    .map_err(|m| LineError::new_err((1u64, m)))
 }
 
 #[pymodule]
