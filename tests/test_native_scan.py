@@ -56,8 +56,7 @@ def test_a_flat_document_holds_every_value_of_the_wanted_fields(seed: int) -> No
         doc = _object(rng, 0)
         line = orjson.dumps(doc)
         fields = _paths(rng)
-        flat = parse_line(line, fields, FlatDoc)
-        assert type(flat) is FlatDoc
+        flat = FlatDoc(orjson.loads(parse_line(line, fields, True)))
         assert flat == {f: v for f in fields if (v := compile_getter(f)(doc)) is not None}, (line, fields)
         projected = parse_line(line, fields)
         for field in fields:

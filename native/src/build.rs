@@ -38,18 +38,10 @@ impl Strings {
     }
 }
 
-/// The JSON document `text` as Python objects; with `flat` (a dict subclass), an object at the top is made
-/// one of those (a flat document, `flat.rs`). Errors are serde_json's messages.
-pub fn build<'py>(
-    py: Python<'py>,
-    text: &[u8],
-    strings: &Strings,
-    flat: Option<&Bound<'py, PyAny>>,
-) -> Result<Bound<'py, PyAny>, String> {
+/// The JSON document `text` as Python objects. Errors are serde_json's messages.
+pub fn build<'py>(py: Python<'py>, text: &[u8], strings: &Strings) -> Result<Bound<'py, PyAny>, String> {
     let mut de = serde_json::Deserializer::from_slice(text);
-    let value = Build(py, strings, flat)
-        .deserialize(&mut de)
-        .map_err(|e| e.to_string())?;
+    let value = Build(py, strings).deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(value)
 }
@@ -59,7 +51,7 @@ fn python<T, E: de::Error>(r: PyResult<T>) -> Result<T, E> {
 }
 
 #[derive(Clone, Copy)]
-struct Build<'s, 'py>(Python<'py>, &'s Strings, Option<&'s Bound<'py, PyAny>>);
+struct Build<'s, 'py>(Python<'py>, &'s Strings);
 
 impl<'de, 'py> DeserializeSeed<'de> for Build<'_, 'py> {
     type Value = Bound<'py, PyAny>;
@@ -93,21 +85,16 @@ impl<'de, 'py> Visitor<'de> for Build<'_, 'py> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let list = PyList::empty(self.0);
-        let inner = Build(self.0, self.1, None);
-        while let Some(v) = seq.next_element_seed(inner)? {
+        while let Some(v) = seq.next_element_seed(self)? {
             python(list.append(v))?;
         }
         Ok(list.into_any())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let dict = match self.2 {
-            None => PyDict::new(self.0),
-            Some(flat) => python(flat.call0().and_then(|d| d.cast_into::<PyDict>().map_err(PyErr::from)))?,
-        };
-        let inner = Build(self.0, self.1, None);
+        let dict = PyDict::new(self.0);
         while let Some(k) = map.next_key_seed(KeySeed)? {
             let key = self.1.get(self.0, k.as_str());
-            python(dict.set_item(key, map.next_value_seed(inner)?))?;
+            python(dict.set_item(key, map.next_value_seed(self)?))?;
         }
         Ok(dict.into_any())
     }

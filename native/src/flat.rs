@@ -5,7 +5,7 @@
 //! document: from every spelling of the path (`a.b.c`, `a` then `b.c`, `a.b` then `c`, ...; shorter keys
 //! first), through arrays, nulls and objects left out (a null is a missing value, an object holds other
 //! fields). The result is written as a flat JSON object, `{"a.b.c": value, "d": [v1, v2], ...}`: one value
-//! as itself, several as a list, a field without values left out; `build.rs` turns it into a `FlatDoc`.
+//! as itself, several as a list, a field without values left out; Python parses it into a `FlatDoc`.
 
 use serde_json::{Map, Value};
 

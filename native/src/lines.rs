@@ -40,15 +40,15 @@ pub struct Position {
 }
 
 /// What a candidate is handed over as.
-enum Cut {
-    Whole,       // the document as written
-    Cut(Fields), // cut down to the fields (project.rs)
-    Flat(Flat),  // the fields' values (flat.rs)
+enum Handover {
+    Whole,             // the document as written
+    Projected(Fields), // cut down to the fields (project.rs)
+    Flat(Flat),        // the fields' values (flat.rs)
 }
 
 pub struct Selector {
     needles: Option<AhoCorasick>, // None: every document is a candidate
-    cut: Cut,
+    handover: Handover,
     scratch: Vec<u8>,
     position: Position,
     lines: u64,
@@ -67,14 +67,14 @@ impl Selector {
             Some(n) => Some(AhoCorasick::new(n).map_err(|e| e.to_string())?),
             None => None,
         };
-        let cut = match fields {
-            None => Cut::Whole,
-            Some(f) if flat => Cut::Flat(Flat::new(&f)),
-            Some(f) => Cut::Cut(Fields::new(&f)),
+        let handover = match fields {
+            None => Handover::Whole,
+            Some(f) if flat => Handover::Flat(Flat::new(&f)),
+            Some(f) => Handover::Projected(Fields::new(&f)),
         };
         Ok(Selector {
             needles,
-            cut,
+            handover,
             scratch: Vec::new(),
             position: Position::default(),
             lines: 0,
@@ -95,10 +95,10 @@ impl Selector {
                 self.position.documents += 1;
                 if next_match < end {
                     let start = out.text.len();
-                    let done = match &self.cut {
-                        Cut::Whole => project(line, None, &mut out.text),
-                        Cut::Cut(fields) => project(line, Some(fields), &mut out.text),
-                        Cut::Flat(flat) => flatten(line, flat, &mut self.scratch, &mut out.text),
+                    let done = match &self.handover {
+                        Handover::Whole => project(line, None, &mut out.text),
+                        Handover::Projected(fields) => project(line, Some(fields), &mut out.text),
+                        Handover::Flat(flat) => flatten(line, flat, &mut self.scratch, &mut out.text),
                     };
                     let text = done.map(|_| (start, out.text.len()));
                     out.candidates.push(Candidate {

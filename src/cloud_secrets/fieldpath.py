@@ -2,7 +2,9 @@
 
 Elasticsearch flattens objects and arrays: `a.b` of `{"a": [{"b": 1}, {"b": [2, 3]}]}` has the values
 1, 2 and 3, and a field whose value is `null` or `[]` is missing. Documents may also spell a field with a
-dotted key (`{"a.b": 1}`); both spellings are read.
+dotted key (`{"a.b": 1}`); every spelling is read (shorter keys first). This module is the one definition of
+a field's values: the compiled reader (native/src/flat.rs) computes the same for its flat documents
+(`FlatDoc`), which the getters read with one lookup.
 """
 
 from __future__ import annotations
