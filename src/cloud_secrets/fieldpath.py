@@ -173,10 +173,6 @@ def _cached_getter(path: str) -> Getter:
     return compile_getter(path)
 
 
-def _has_dotted_key(obj: dict[str, Any]) -> bool:
-    return any("." in k for k in obj)
-
-
 def _normalise(value: Any) -> Any:
     if type(value) is list:
         flat = _flatten(value)
