@@ -19,6 +19,16 @@ Getter = Callable[[Any], Any]
 _recorders: list[set[str]] = []
 
 
+class FlatDoc(dict[str, Any]):
+    """A document read down to its fields: each key a dotted field name, each value what the field's getter
+    returns for the whole document (one value, or a flat list of several; a missing field has no key).
+    The compiled reader (native/) hands documents over in this shape; getters read a field of one with a
+    single lookup, and read nested documents (the Python reader's, summary rows, alert documents) by
+    walking them."""
+
+    __slots__ = ()
+
+
 @contextmanager
 def recording() -> Iterator[set[str]]:
     """The paths `compile_getter` compiles inside the block: the fields a query compiled there reads, which
@@ -33,7 +43,7 @@ def recording() -> Iterator[set[str]]:
 
 def values_of(doc: Any, path: str) -> list[Any]:
     """Every non-null value of `path` in `doc` (arrays flattened)."""
-    value = _cached_getter(path)(doc)
+    value = doc.get(path) if type(doc) is FlatDoc else _cached_getter(path)(doc)
     if value is None:
         return []
     return value if type(value) is list else [value]
@@ -80,16 +90,6 @@ def leaves(doc: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(doc, list) and any(isinstance(v, dict) for v in doc):
         return [leaf for item in doc for leaf in leaves(item, prefix)]
     return [(prefix, doc)]
-
-
-class FlatDoc(dict[str, Any]):
-    """A document read down to its fields: each key a dotted field name, each value what the field's getter
-    returns for the whole document (one value, or a flat list of several; a missing field has no key).
-    The compiled reader (native/) hands documents over in this shape; getters read a field of one with a
-    single lookup, and read nested documents (the Python reader's, summary rows, alert documents) by
-    walking them."""
-
-    __slots__ = ()
 
 
 def compile_getter(path: str) -> Getter:
