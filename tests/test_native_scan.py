@@ -1,5 +1,5 @@
-"""The compiled reader (native/) against the Python reader: the same documents, lines and errors, and
-projected documents in which every field the rules read has the values it has in the whole document."""
+"""The compiled reader (native/) against the Python reader: the same documents, lines and errors, and flat
+documents in which every field the rules read has the values its getter reads in the whole document."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from backtest_helpers import rule
 from cloud_secrets.errors import UserError
 from cloud_secrets.evaluation.backtest import run_file
 from cloud_secrets.evaluation.backtest.readers import LineReader, NativeReader, native_available
-from cloud_secrets.fieldpath import values_of
+from cloud_secrets.fieldpath import FlatDoc, _slow, compile_getter, values_of
 
 WORDS = ["event", "action", "user", "name", "source", "ip", "cloud_secrets", "secret", "id", "a", "b"]
 
@@ -45,9 +45,10 @@ def _paths(rng: random.Random) -> list[str]:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_a_projection_keeps_every_value_of_the_wanted_fields(seed: int) -> None:
-    """Random documents with dotted keys, arrays of objects, nulls, escapes and big numbers: each wanted
-    field reads the same (as Elasticsearch reads fields) in the projection as in the whole document."""
+def test_a_flat_document_holds_every_value_of_the_wanted_fields(seed: int) -> None:
+    """Random documents with dotted keys, arrays of objects, nulls, escapes and big numbers: a flat document
+    holds each wanted field's values as the field's getter reads them in the whole document (one value as
+    itself, several as a list, none: no key), and the cut-down nested document reads the same."""
     from cloud_secrets_scan import parse_line
 
     rng = random.Random(seed)
@@ -55,10 +56,38 @@ def test_a_projection_keeps_every_value_of_the_wanted_fields(seed: int) -> None:
         doc = _object(rng, 0)
         line = orjson.dumps(doc)
         fields = _paths(rng)
+        flat = FlatDoc(orjson.loads(parse_line(line, fields, True)))
+        assert flat == {f: v for f in fields if (v := compile_getter(f)(doc)) is not None}, (line, fields)
         projected = parse_line(line, fields)
         for field in fields:
-            assert values_of(projected, field) == values_of(doc, field), (line, field, projected)
+            assert values_of(flat, field) == values_of(projected, field) == values_of(doc, field), (line, field)
         assert parse_line(line, None) == orjson.loads(line)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_getters_read_nested_documents_as_the_general_walk_does(seed: int) -> None:
+    """The getters' fast paths (a walk down nested objects) give what the general walk over every spelling
+    of the path gives, on random documents where several spellings meet."""
+    rng = random.Random(seed)
+    for _ in range(100):
+        doc = _object(rng, 0)
+        for field in _paths(rng):
+            assert compile_getter(field)(doc) == _slow(doc, tuple(field.split("."))), (doc, field)
+
+
+def test_the_reader_hands_over_flat_documents_with_the_values_of_whole_ones(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    docs = [_object(rng, 0) for _ in range(2000)]
+    path = _write(tmp_path / "random.ndjson", [orjson.dumps(d) + b"\n" for d in docs])
+    fields = sorted({f for _ in range(10) for f in _paths(rng)} | {"event.action", "source.ip"})
+    flat = list(NativeReader(str(path), path.name, None, frozenset(fields)))
+    with path.open("rb") as handle:
+        whole = list(LineReader(handle, path.name, None))
+    assert [(i, n) for i, n, _ in flat] == [(i, n) for i, n, _ in whole]
+    assert any(len(d) > 2 for _, _, d in flat)
+    for (_, _, got), (_, _, doc) in zip(flat, whole, strict=True):
+        assert type(got) is FlatDoc
+        assert got == {f: v for f in fields if (v := compile_getter(f)(doc)) is not None}
 
 
 def _write(path: Path, lines: list[bytes]) -> Path:

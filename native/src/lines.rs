@@ -10,6 +10,7 @@ use std::io::Read;
 
 use aho_corasick::AhoCorasick;
 
+use crate::flat::{flatten, Flat};
 use crate::project::{project, Fields};
 
 pub const BLOCK: usize = 1 << 20;
@@ -38,9 +39,17 @@ pub struct Position {
     pub bytes: u64,
 }
 
+/// What a candidate is handed over as.
+enum Handover {
+    Whole,             // the document as written
+    Projected(Fields), // cut down to the fields (project.rs)
+    Flat(Flat),        // the fields' values (flat.rs)
+}
+
 pub struct Selector {
     needles: Option<AhoCorasick>, // None: every document is a candidate
-    fields: Option<Fields>,
+    handover: Handover,
+    scratch: Vec<u8>,
     position: Position,
     lines: u64,
 }
@@ -52,15 +61,21 @@ fn is_blank(line: &[u8]) -> bool {
 }
 
 impl Selector {
-    pub fn new(needles: Option<Vec<Vec<u8>>>, fields: Option<Vec<String>>) -> Result<Selector, String> {
+    /// `fields`: what to keep of a document (None: all of it), as flat documents when `flat`.
+    pub fn new(needles: Option<Vec<Vec<u8>>>, fields: Option<Vec<String>>, flat: bool) -> Result<Selector, String> {
         let needles = match needles {
             Some(n) => Some(AhoCorasick::new(n).map_err(|e| e.to_string())?),
             None => None,
         };
-        let fields = fields.map(|f| Fields::new(&f));
+        let handover = match fields {
+            None => Handover::Whole,
+            Some(f) if flat => Handover::Flat(Flat::new(&f)),
+            Some(f) => Handover::Projected(Fields::new(&f)),
+        };
         Ok(Selector {
             needles,
-            fields,
+            handover,
+            scratch: Vec::new(),
             position: Position::default(),
             lines: 0,
         })
@@ -80,7 +95,12 @@ impl Selector {
                 self.position.documents += 1;
                 if next_match < end {
                     let start = out.text.len();
-                    let text = project(line, self.fields.as_ref(), &mut out.text).map(|_| (start, out.text.len()));
+                    let done = match &self.handover {
+                        Handover::Whole => project(line, None, &mut out.text),
+                        Handover::Projected(fields) => project(line, Some(fields), &mut out.text),
+                        Handover::Flat(flat) => flatten(line, flat, &mut self.scratch, &mut out.text),
+                    };
+                    let text = done.map(|_| (start, out.text.len()));
                     out.candidates.push(Candidate {
                         index,
                         line: self.lines,
@@ -149,7 +169,7 @@ mod tests {
 
     fn run(data: &[u8], needles: Option<Vec<&str>>) -> (Vec<(u64, u64)>, Position) {
         let needles = needles.map(|n| n.iter().map(|s| s.as_bytes().to_vec()).collect());
-        let mut sel = Selector::new(needles, None).unwrap();
+        let mut sel = Selector::new(needles, None, false).unwrap();
         let mut got = Vec::new();
         let mut pos = Position::default();
         scan(data, &mut sel, |block| {

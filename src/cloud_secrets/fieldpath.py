@@ -2,7 +2,9 @@
 
 Elasticsearch flattens objects and arrays: `a.b` of `{"a": [{"b": 1}, {"b": [2, 3]}]}` has the values
 1, 2 and 3, and a field whose value is `null` or `[]` is missing. Documents may also spell a field with a
-dotted key (`{"a.b": 1}`); both spellings are read.
+dotted key (`{"a.b": 1}`); every spelling is read (shorter keys first). This module is the one definition of
+a field's values: the compiled reader (native/src/flat.rs) computes the same for its flat documents
+(`FlatDoc`), which the getters read with one lookup.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ from typing import Any
 Getter = Callable[[Any], Any]
 
 _recorders: list[set[str]] = []
+
+
+class FlatDoc(dict[str, Any]):
+    """A document read down to its fields: each key a dotted field name, each value what the field's getter
+    returns for the whole document (one value, or a flat list of several; a missing field has no key).
+    The compiled reader (native/) hands documents over in this shape; getters read a field of one with a
+    single lookup, and read nested documents (the Python reader's, summary rows, alert documents) by
+    walking them."""
+
+    __slots__ = ()
 
 
 @contextmanager
@@ -31,7 +43,7 @@ def recording() -> Iterator[set[str]]:
 
 def values_of(doc: Any, path: str) -> list[Any]:
     """Every non-null value of `path` in `doc` (arrays flattened)."""
-    value = _cached_getter(path)(doc)
+    value = doc.get(path) if type(doc) is FlatDoc else _cached_getter(path)(doc)
     if value is None:
         return []
     return value if type(value) is list else [value]
@@ -81,48 +93,69 @@ def leaves(doc: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def compile_getter(path: str) -> Getter:
-    """A function doc -> None (missing), a scalar (one value) or a list (several values).
+    """A function doc -> None (missing), a scalar (one value) or a list (several values), for a FlatDoc
+    (one lookup) or a nested document.
 
-    Fast paths walk nested objects; the general walk (arrays of objects on the way, keys spelled with
-    dots at any level) runs only when the nested walk meets an array of objects or a dotted key.
+    In a nested document the values are collected from every spelling of the path (`a.b.c`, `a` then `b.c`,
+    `a.b` then `c`, ...), through arrays, in that order. Fast paths walk nested objects when no object on
+    the way holds another spelling (a few key lookups); the general walk runs only when one does, or when an
+    array is on the way.
     """
     for seen in _recorders:
         seen.add(path)
     parts = tuple(path.split("."))
-    slow = _slow
+    # per step of the walk: the part, and the keys spelling more than one part from there on (`b.c` for `b`)
+    steps = tuple((part, tuple(".".join(parts[i:j]) for j in range(i + 2, len(parts) + 1)))
+                  for i, part in enumerate(parts))
+    slow, leaf, flat = _slow, _leaf, FlatDoc
 
     def get(doc: Any) -> Any:
+        if type(doc) is flat:
+            return doc.get(path)
         cur = doc
-        for part in parts:
+        for part, others in steps:
             if type(cur) is not dict:
                 return slow(doc, parts) if type(cur) is list else None
-            nxt = cur.get(part)
-            if nxt is None:
-                return slow(doc, parts) if _has_dotted_key(cur) else None
-            cur = nxt
-        if type(cur) is list:
-            return _scalars(cur)
-        return None if type(cur) is dict else cur
+            for other in others:
+                if other in cur:
+                    return slow(doc, parts)
+            cur = cur.get(part)
+            if cur is None:
+                return None
+        return leaf(cur)
 
     if len(parts) == 2:
         first, second = parts
 
         def get_two(doc: Any) -> Any:
-            inner = doc.get(first)
-            if type(inner) is dict:
-                value = inner.get(second)
-                if value is not None:
-                    if type(value) is list:
-                        return _scalars(value)
-                    return None if type(value) is dict else value
+            if type(doc) is flat:
+                return doc.get(path)
+            if type(doc) is dict and path not in doc:
+                inner = doc.get(first)
+                if type(inner) is dict:
+                    value = inner.get(second)
+                    if value is None or type(value) is not list:
+                        return None if type(value) is dict else value
+                    return _scalars(value)
+                if type(inner) is not list:
+                    return None
             return get(doc)
 
         return get_two
     return get
 
 
+def _leaf(value: Any) -> Any:
+    """The values of the field whose value in the document is `value`."""
+    kind = type(value)
+    if kind is list:
+        return _scalars(value)
+    return None if kind is dict else value
+
+
 def _scalars(values: list[Any]) -> Any:
-    """A list value: None if empty or holding objects, the value if only one, else the flat list."""
+    """A list value: None if it holds no value, the value if only one, else the flat list. Nulls are
+    missing values and objects hold other fields, not values of this one."""
     if len(values) == 1:
         only = values[0]
         kind = type(only)
@@ -130,9 +163,7 @@ def _scalars(values: list[Any]) -> Any:
             return only
     for x in values:
         kind = type(x)
-        if kind is dict:
-            return None
-        if kind is list:
+        if kind is dict or kind is list or x is None:
             return _normalise(values)
     return values if values else None
 
@@ -140,10 +171,6 @@ def _scalars(values: list[Any]) -> Any:
 @lru_cache(maxsize=256)
 def _cached_getter(path: str) -> Getter:
     return compile_getter(path)
-
-
-def _has_dotted_key(obj: dict[str, Any]) -> bool:
-    return any("." in k for k in obj)
 
 
 def _normalise(value: Any) -> Any:
@@ -160,7 +187,7 @@ def _flatten(values: list[Any]) -> list[Any]:
     for v in values:
         if type(v) is list:
             out.extend(_flatten(v))
-        elif v is not None:
+        elif v is not None and type(v) is not dict:
             out.append(v)
     return out
 

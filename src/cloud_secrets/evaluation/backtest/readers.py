@@ -3,12 +3,16 @@
 
 - `NativeReader`, the compiled extension `cloud_secrets_scan` (native/, built by `make bootstrap`): reads
   the file in 1 MiB blocks on a thread of its own while Python runs the rules over what it handed over,
-  searches whole blocks for the needles (Aho-Corasick) rather than line by line, and parses only the fields
-  the rule pack reads (`Runner.fields`: a few values per document instead of a tree of a hundred). Used for
-  files, /dev/stdin included, when the extension is installed.
-- `LineReader`, pure Python over any iterable of lines: whole documents (orjson). The reference the native
-  reader is tested against (tests/test_native_scan.py: documents, lines, errors; test_backtest_engine.py:
-  the same alerts for the whole pack on a simulated, tagged sample).
+  searches whole blocks for the needles (Aho-Corasick) rather than line by line, and hands over flat
+  documents: the JSON text of one object per document whose keys are the fields the rule pack reads
+  (`Runner.fields`) and whose values are what the fields' getters read in the whole document, parsed here
+  into a `fieldpath.FlatDoc` (orjson builds it faster than the extension does), so a rule reads a field with
+  one dict lookup. Used for files, /dev/stdin included, when the extension is installed.
+- `LineReader`, pure Python over any iterable of lines: whole, nested documents (orjson). The reference the
+  native reader is tested against (tests/test_native_scan.py: documents, lines, errors, every field's values;
+  test_backtest_engine.py: the same alerts for the whole pack on a simulated, tagged sample).
+
+The rules read both shapes through the same getters (`fieldpath.compile_getter`, `values_of`).
 
 A line that fails the needle test is skipped unparsed by both, so a malformed line no rule could match goes
 unnoticed; a malformed candidate is an error naming its line.
@@ -23,6 +27,7 @@ from typing import Any
 import orjson
 
 from ...errors import UserError
+from ...fieldpath import FlatDoc
 from .prefilter import line_test
 
 try:
@@ -72,15 +77,17 @@ class LineReader:
 
 
 class NativeReader:
-    """Reads the file at `path` with the compiled scanner; `fields`: what to parse (None: everything)."""
+    """Reads the file at `path` with the compiled scanner; `fields`: what to read, handed over as flat documents
+    (None: whole documents)."""
 
     def __init__(self, path: str, name: str, needles: list[bytes] | None, fields: frozenset[str] | None,
                  progress: Progress | None = None) -> None:
         if Scanner is None:
             raise UserError("the native reader is not installed (run `make bootstrap`)")
         self.path, self.name, self.progress = path, name, progress
+        self.flat = fields is not None
         try:
-            self.scanner = Scanner(path, needles, sorted(fields) if fields is not None else None)
+            self.scanner = Scanner(path, needles, sorted(fields) if fields is not None else None, True)
         except OSError as err:
             raise UserError(f"cannot read {path}: {_reason(err)}") from None
 
@@ -89,12 +96,17 @@ class NativeReader:
         return self.scanner.documents
 
     def __iter__(self) -> Iterator[Item]:
-        scanner, progress = self.scanner, self.progress
+        scanner, progress, loads = self.scanner, self.progress, orjson.loads
         try:
             for block in scanner:
                 if progress is not None:
                     progress(scanner.bytes_read)
-                yield from block
+                if not self.flat:
+                    yield from block
+                    continue
+                for index, number, text in block:
+                    doc = loads(text)  # a flat object, or the line itself when it is not an object
+                    yield index, number, FlatDoc(doc) if type(doc) is dict else doc
         except LineError as err:
             number, message = err.args
             raise UserError(f"{self.name}:{number}: not valid JSON ({message})") from None

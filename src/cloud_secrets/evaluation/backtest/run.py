@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ...errors import UserError
+from ...fieldpath import compile_getter
 from ...timestamps import to_ms
 from .alert_index import AlertIndex, reads_alerts
 from .alerts import Alert
@@ -54,11 +55,17 @@ class Result:
         return [r.slug for r in self.rules if r.slug not in self.skipped_rules]
 
 
-def _index_name(doc: dict[str, Any]) -> str:
-    ds = doc.get("data_stream")
-    if type(ds) is not dict:
+_TIMESTAMP = compile_getter("@timestamp")
+_TYPE, _DATASET, _NAMESPACE = (compile_getter(f"data_stream.{p}") for p in ("type", "dataset", "namespace"))
+
+
+def _index_name(stream: tuple[Any, Any, Any]) -> str:
+    """`<type>-<dataset>-<namespace>` of a document's data stream fields ("" without any)."""
+    if stream == (None, None, None):
         return ""
-    return f"{ds.get('type', 'logs')}-{ds.get('dataset', 'generic')}-{ds.get('namespace', 'default')}"
+    kind, dataset, namespace = stream
+    return f"{'logs' if kind is None else kind}-{'generic' if dataset is None else dataset}-" \
+           f"{'default' if namespace is None else namespace}"
 
 
 def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Progress | None = None,
@@ -132,10 +139,10 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
     first_ts = last_ts = None
     last_line = 0
     for index, number, doc in reader:
-        if type(doc) is not dict:
+        if not isinstance(doc, dict):
             raise UserError(f"{name}:{number}: expected a JSON object, got {type(doc).__name__}")
         parsed += 1
-        raw_ts = doc.get("@timestamp")
+        raw_ts = _TIMESTAMP(doc)
         if raw_ts is None:
             raise UserError(f"{name}:{number}: @timestamp: missing (the backtest orders events by it)")
         try:
@@ -149,7 +156,7 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
         if first_ts is None:
             first_ts = ts
         last_ts, last_line = ts, number
-        idx = _index_name(doc)
+        idx = _index_name((_TYPE(doc), _DATASET(doc), _NAMESPACE(doc)))
         targets = routes.get(idx)
         if targets is None:
             targets = routes[idx] = [r for r in runners if any(fnmatch.fnmatchcase(idx, p) for p in r.index)]
