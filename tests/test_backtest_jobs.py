@@ -20,7 +20,9 @@ from cloud_secrets.errors import UserError
 from cloud_secrets.evaluation.backtest import package_rules, run_file, seed_as_written, select
 from cloud_secrets.evaluation.backtest.derived import DerivedRunner, runner_for
 from cloud_secrets.evaluation.backtest.parallel import Part, first_disorder, merged_documents, plan_groups
+from cloud_secrets.evaluation.backtest.rulepack import Rule
 from cloud_secrets.evaluation.backtest.run import Result
+from cloud_secrets.timestamps import iso_ms
 
 HIGHER_ORDER = "secret_access_signals_per_identity"
 
@@ -148,3 +150,37 @@ def test_cli_jobs_option(head: Path) -> None:
     assert two == sorted(one, key=lambda a: (a["start"], a["rule"], a["end"]))
     bad = CliRunner().invoke(backtest_cmd, [path, "--jobs", "0"])
     assert bad.exit_code == 2 and "--jobs" in bad.output
+
+
+def _rule(slug: str, kind: str, query: str, index: list[str], every_min: int) -> Rule:
+    return Rule(slug=slug, name=slug, type=kind, language=kind, query=query, index=index,
+                interval_ms=every_min * 60_000, lookback_ms=every_min * 60_000, rule_id=slug, risk_score=21.0)
+
+
+def test_late_alerts_reach_the_alerts_index_as_in_one_process(tmp_path: Path) -> None:
+    """An alert settled late (its rule's 10:10 run executes when the rule's next document arrives, at 10:31)
+    is written to the alerts index after the rule over it ran past 10:11, so the first run to count it is the
+    next one, at 10:31; the parent's replay of the index (drains at the documents one process drains at)
+    keeps that, where feeding the index once after the workers would have the 10:11 run count it.
+    Documents: a minimal CloudTrail / Azure activity shape (data_stream, @timestamp, event.action, user.name)."""
+    def doc(minute: int, second: int, dataset: str, action: str) -> bytes:
+        return orjson.dumps({"@timestamp": f"2026-03-02T10:{minute:02d}:{second:02d}.000Z",
+                             "data_stream": {"type": "logs", "dataset": dataset, "namespace": "default"},
+                             "event": {"action": action}, "user": {"name": "u"}})
+    lines = [doc(0, 30, "aws.cloudtrail", "GetSecretValue")]
+    lines += [doc(m, 0, "azure.activitylogs", "SecretGet") for m in range(1, 31)]
+    lines.append(doc(31, 0, "aws.cloudtrail", "GetSecretValue"))
+    path = tmp_path / "late.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rules = [
+        _rule("aws_count", "esql", "FROM logs-aws.cloudtrail-* | STATS n = COUNT(*) BY user.name", [], 10),
+        _rule("azure_reads", "eql", 'any where event.action == "SecretGet"', ["logs-azure.activitylogs-*"], 1),
+        _rule("per_rule", "esql", "FROM .alerts-security.alerts-* | STATS n = COUNT(*) BY kibana.alert.rule.name",
+              [], 1),
+    ]
+    one = run_file(str(path), rules)
+    assert "2026-03-02T10:10:00.000Z" in [iso_ms(a.detected_at) for a in one.alerts if a.rule == "aws_count"]
+    counted = [iso_ms(a.detected_at) for a in one.alerts
+               if a.rule == "per_rule" and a.fields["kibana.alert.rule.name"] == "aws_count"]
+    assert counted[0] == "2026-03-02T10:31:00.000Z"  # not by the 10:11 run: it was written after that run
+    assert _summary(run_file(str(path), rules, jobs=2)) == _summary(one)
