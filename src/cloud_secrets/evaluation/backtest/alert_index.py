@@ -90,6 +90,13 @@ def alert_document(alert: Alert, rule: Rule, source: dict[str, Any] | None, copi
     return doc
 
 
+def runner_alert_document(alert: Alert, runner: Runner, source: dict[str, Any] | None) -> dict[str, Any]:
+    """The alert document of an alert `runner` raised on `source` (its first document)."""
+    rule = runner.rule
+    copies = rule.type in SOURCE_COPY_TYPES or (isinstance(runner, EsqlRunner) and not runner.plan.aggregating)
+    return alert_document(alert, rule, source, copies)
+
+
 class AlertIndex:
     """Alert documents waiting for their `@timestamp`, and the runners of the rules that read them."""
 
@@ -100,9 +107,10 @@ class AlertIndex:
         self.fed = False
 
     def add(self, alert: Alert, runner: Runner, source: dict[str, Any] | None) -> None:
-        rule = runner.rule
-        copies = rule.type in SOURCE_COPY_TYPES or (isinstance(runner, EsqlRunner) and not runner.plan.aggregating)
-        doc = alert_document(alert, rule, source, copies)
+        self.push(alert, runner_alert_document(alert, runner, source))
+
+    def push(self, alert: Alert, doc: dict[str, Any]) -> None:
+        """An alert and its alert document (runner_alert_document), waiting for the document's `@timestamp`."""
         ts = doc["@timestamp"]
         events = [Event(i, line, alert.end if n == len(alert.events) - 1 else alert.start, None)
                   for n, (i, line) in enumerate(zip(alert.events, alert.lines, strict=True))]

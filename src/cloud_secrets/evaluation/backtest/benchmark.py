@@ -18,8 +18,10 @@
 - The alerts must be identical on the subset where the two agree by design: the eql library joins null
   keys (Elasticsearch never does) and folds case unless `eql.utils.CASE_INSENSITIVE` is off, so the
   library runs case-sensitively and its sequences with a null join key are set aside (and counted).
-- `backtest_pack_docs_per_s`: the whole pack as shipped over the tagged week, documents per second (and
-  `backtest_pack_docs_per_s_production_mix`, the same over the production mix), and
+- `backtest_pack_docs_per_s`: the whole pack as shipped over the tagged week, documents per second, in one
+  process (and `backtest_pack_docs_per_s_production_mix`, the same over the production mix);
+  `backtest_pack_docs_per_s_jobs`: the same week with `backtest`'s default `--jobs` (the usable CPUs, at most
+  one worker per group of rules: parallel.py), whose alerts must be those of one process; and
   `backtest_baseline_incremental_speedup`: `baseline_deviation` alone evaluated incrementally against its
   ES|QL run as written, hour by hour, over the same week (same alerts).
 - Memory: the tagged week is replayed into a backtest subprocess's stdin until 10M documents have streamed
@@ -50,9 +52,10 @@ from ...paths import WORK
 from ...timestamps import to_ms
 from ..simulate.examples import other_service_events
 from .derived import runner_for
+from .parallel import usable_cpus
 from .readers import native_available
 from .rulepack import Rule, package_rules, select
-from .run import run_file
+from .run import Result, run_file
 from .sample import tagged_sample
 
 SEED_RULE = "bulk_access_sequence"
@@ -255,17 +258,24 @@ def bench_backtest(es: Any, console: Console, work: Path = WORK / "bench-backtes
             "backtest_peak_mb_10m": peak, **pack}
 
 
-def pack_docs_per_s(path: Path, what: str, console: Console) -> float:
-    """Documents per second of the whole rule pack as shipped over `path`, reading included, compiling not."""
+def pack_run(path: Path, what: str, console: Console, jobs: int = 1) -> tuple[Result, float]:
+    """The whole rule pack as shipped over `path` and its documents per second, reading included, compiling not
+    (`jobs` worker processes: run.py)."""
     rules = package_rules()
     for rule in rules:
-        runner_for(rule)  # compiles and caches the queries
+        runner_for(rule)  # compiles and caches the queries (the workers inherit them)
     began = time.perf_counter()
-    result = run_file(str(path), rules)
+    result = run_file(str(path), rules, jobs=jobs)
     seconds = time.perf_counter() - began
-    console.print(f"  whole pack ({len(rules)} rules) over {what}: {result.documents:,} documents ({result.parsed:,} "
-                  f"parsed) in {seconds:.1f} s, {len(result.alerts):,} alerts")
-    return result.documents / seconds
+    how = "one process" if jobs == 1 else f"--jobs {jobs}"
+    console.print(f"  whole pack ({len(rules)} rules, {how}) over {what}: {result.documents:,} documents "
+                  f"({result.parsed:,} parsed) in {seconds:.1f} s, {len(result.alerts):,} alerts")
+    return result, result.documents / seconds
+
+
+def pack_docs_per_s(path: Path, what: str, console: Console) -> float:
+    """Documents per second of the whole rule pack as shipped over `path`, in one process."""
+    return pack_run(path, what, console)[1]
 
 
 def pack_rate_on(path: Path, console: Console) -> dict[str, float]:
@@ -275,7 +285,13 @@ def pack_rate_on(path: Path, console: Console) -> dict[str, float]:
     `baseline_deviation` alone, evaluated incrementally (baseline_runner.py) and as its ES|QL is written (the
     generic ES|QL runner, `incremental=False`); their alerts must agree."""
     rules = package_rules()
-    week_rate = pack_docs_per_s(path, "the simulated week", console)
+    one, week_rate = pack_run(path, "the simulated week", console)
+    jobs = usable_cpus()
+    many, jobs_rate = pack_run(path, "the simulated week", console, jobs)
+    if [a.to_json() for a in many.alerts] != [a.to_json() for a in one.alerts]:
+        raise RuntimeError(f"whole pack: the alerts of --jobs {jobs} differ from those of one process")
+    console.print(f"  --jobs {jobs}: identical alerts, {jobs_rate / week_rate:.2f} times the documents/s of one "
+                  "process")
     (baseline,) = select(rules, [BASELINE_RULE])
     rates = {}
     alerts = {}
@@ -289,7 +305,7 @@ def pack_rate_on(path: Path, console: Console) -> dict[str, float]:
         raise RuntimeError(f"{BASELINE_RULE}: incremental alerts differ from the query's as written")
     console.print(f"  {BASELINE_RULE} alone: incremental {rates['incremental']:,.0f} docs/s, its ES|QL as written "
                   f"{rates['as written']:,.0f} docs/s, {len(alerts['incremental'])} identical alerts")
-    return {"backtest_pack_docs_per_s": week_rate,
+    return {"backtest_pack_docs_per_s": week_rate, "backtest_pack_docs_per_s_jobs": jobs_rate,
             "backtest_baseline_incremental_speedup": rates["incremental"] / rates["as written"]}
 
 

@@ -18,9 +18,12 @@ from __future__ import annotations
 import fnmatch
 import gc
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+import orjson
 
 from ...errors import UserError
 from ...fieldpath import compile_getter
@@ -29,6 +32,7 @@ from .alert_index import AlertIndex, reads_alerts
 from .alerts import Alert
 from .derived import runners_for
 from .events import Event
+from .parallel import FINISH, AlertLog, Part, error_line, first_disorder, merged_documents, plan_groups, run_parts
 from .prefilter import needles
 from .readers import LineReader, NativeReader, Progress, native_available
 from .rulepack import Rule
@@ -81,21 +85,40 @@ def run_lines(lines: Iterable[bytes], name: str, rules: list[Rule], progress: Pr
 
 def run_file(path: str, rules: list[Rule], progress: Progress | None = None,
              on_alert: Callable[[Alert], None] | None = None, native: bool | None = None,
-             incremental: bool = True) -> Result:
+             incremental: bool = True, jobs: int = 1) -> Result:
     """As run_lines, over a file (`/dev/stdin` too), with the native reader when it is installed (or `native`);
-    `incremental` off runs every query as written on the generic runners (derived.runners_for)."""
+    `incremental` off runs every query as written on the generic runners (derived.runners_for).
+
+    `jobs` > 1 splits the rules over events into at most `jobs` groups, each run by a worker process reading the
+    file itself (parallel.py), with the same Result. Standard input and other files that cannot be read twice
+    use one process. With `on_alert`, alerts are then handed over once the workers are done, in the Result's
+    order (start, rule, end), and memory holds them until then."""
     name = os.path.basename(path) if path != "/dev/stdin" else "<stdin>"
     runners = runners_for(rules, incremental)
-    found = needles(r.line_literals() for r in _event_runners(runners))
+    if jobs > 1 and path != "/dev/stdin" and os.path.isfile(path):
+        groups = plan_groups(_event_runners(runners), jobs)
+        if len(groups) > 1:
+            return _run_jobs(path, name, rules, runners, groups, progress, on_alert, native, incremental)
+    with _reader(path, name, _event_runners(runners), progress, native) as reader:
+        return _run(reader, name, rules, runners, on_alert)
+
+
+@contextmanager
+def _reader(path: str, name: str, runners: list[Runner], progress: Progress | None, native: bool | None,
+            extra: frozenset[str] | None = frozenset()) -> Iterator[LineReader | NativeReader]:
+    """The reader of `path` for `runners` (rules over events): their needles; their fields and `extra` (None:
+    whole documents) for the native reader."""
+    found = needles(r.line_literals() for r in runners)
     if native if native is not None else native_available():
-        return _run(NativeReader(path, name, found, pack_fields(_event_runners(runners)), progress), name, rules,
-                    runners, on_alert)
+        fields = pack_fields(runners)
+        yield NativeReader(path, name, found, None if fields is None or extra is None else fields | extra, progress)
+        return
     try:
         handle: IO[bytes] = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed below
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror}") from None
     with handle:
-        return _run(LineReader(handle, name, found, progress), name, rules, runners, on_alert)
+        yield LineReader(handle, name, found, progress)
 
 
 def _event_runners(runners: list[Runner]) -> list[Runner]:
@@ -115,23 +138,24 @@ def pack_fields(runners: list[Runner]) -> frozenset[str] | None:
 
 
 def _run(reader: LineReader | NativeReader, name: str, rules: list[Rule], runners: list[Runner],
-         on_alert: Callable[[Alert], None] | None) -> Result:
+         on_alert: Callable[[Alert], None] | None, log: AlertLog | None = None) -> Result:
     # Every parsed document is a tree of young dicts and lists that the runners keep for a while, so the
     # default collector thresholds (700 allocations) make it traverse them over and over: a fifth of the
     # time on dense input. Collections are made rarer, not disabled, for the run.
     thresholds = gc.get_threshold()
     gc.set_threshold(max(thresholds[0], 20_000), max(thresholds[1], 50), max(thresholds[2], 100))
     try:
-        return _run_documents(reader, name, rules, runners, on_alert)
+        return _run_documents(reader, name, rules, runners, on_alert, log)
     finally:
         gc.set_threshold(*thresholds)
 
 
 def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rule], all_runners: list[Runner],
-                   on_alert: Callable[[Alert], None] | None) -> Result:
+                   on_alert: Callable[[Alert], None] | None, log: AlertLog | None = None) -> Result:
+    """`log`: a worker's (parallel.py), which stands in for the alerts index and records what the parent replays."""
     runners = _event_runners(all_runners)
-    alert_index = AlertIndex([r for r in all_runners if reads_alerts(r)]) if len(runners) < len(all_runners) \
-        else None
+    alert_index: AlertIndex | AlertLog | None = log if log is not None else \
+        AlertIndex([r for r in all_runners if reads_alerts(r)]) if len(runners) < len(all_runners) else None
     routes: dict[str, list[Runner]] = {}
     suppressors = {id(r): r.rule.suppression.fresh() for r in all_runners if r.rule.suppression is not None}
     seen_runner: set[int] = set()
@@ -149,10 +173,10 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
             ts = to_ms(raw_ts)
         except (ValueError, TypeError) as err:
             raise UserError(f"{name}:{number}: @timestamp: {raw_ts!r} is not a date ({err})") from None
+        if log is not None:
+            log.parsed(index, number, ts)
         if last_ts is not None and ts < last_ts:
-            raise UserError(
-                f"{name}:{number}: @timestamp: {raw_ts} is earlier than line {last_line}'s; the backtest needs "
-                "documents in time order (sort them by @timestamp)")
+            raise _out_of_order(name, number, raw_ts, last_line)
         if first_ts is None:
             first_ts = ts
         last_ts, last_line = ts, number
@@ -172,8 +196,12 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
             runner.feed(ev)
             if runner.alerts:
                 _settle(runner, suppressors, on_alert, alert_index)
-        if alert_index is not None and alert_index.pending:
-            _drain(alert_index, ts, suppressors, on_alert)
+        if log is not None:
+            log.routed()
+        elif alert_index is not None and alert_index.pending:
+            _drain(alert_index, ts, suppressors, on_alert)  # type: ignore[arg-type]
+    if log is not None:
+        log.finishing()
     for runner in runners:
         runner.finish()
         _settle(runner, suppressors, on_alert, alert_index)
@@ -202,7 +230,7 @@ def _drain(alert_index: AlertIndex, now: int, suppressors: dict[int, Suppressor]
 
 
 def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callable[[Alert], None] | None,
-            alert_index: AlertIndex | None = None) -> None:
+            alert_index: AlertIndex | AlertLog | None = None) -> None:
     """Apply the rule's alert suppression to the alerts just raised (once each: their documents are let go),
     write them to the alerts index when a rule reads it, then hand them over when streaming."""
     fresh = runner.alerts[runner.settled:]
@@ -223,3 +251,128 @@ def _settle(runner: Runner, suppressors: dict[int, Suppressor], on_alert: Callab
             on_alert(alert)
         runner.alerts.clear()
         runner.settled = 0
+
+
+def _out_of_order(name: str, number: int, raw_ts: Any, last_line: int) -> UserError:
+    return UserError(f"{name}:{number}: @timestamp: {raw_ts} is earlier than line {last_line}'s; the backtest "
+                     "needs documents in time order (sort them by @timestamp)")
+
+
+def _run_group(path: str, name: str, rules: list[Rule], positions: list[int], extra: frozenset[str] | None,
+               native: bool | None, incremental: bool, progress: Progress | None = None) -> Part:
+    """A worker of `_run_jobs`: the loop of one process over `rules` (rules over events; `positions`, theirs in
+    the whole pack), with runners of its own and a reader of its own that also reads `extra`."""
+    runners = runners_for(rules, incremental)
+    log = AlertLog({id(r): p for r, p in zip(runners, positions, strict=True)})
+    part = log.part
+    try:
+        with _reader(path, name, runners, progress, native, extra) as reader:
+            result = _run(reader, name, rules, runners, None, log)
+            part.documents = reader.documents
+    except UserError as err:
+        part.error, part.error_line = str(err), error_line(name, str(err))
+        part.adds.clear()
+        return part
+    for runner, position in zip(runners, positions, strict=True):
+        part.alerts[position] = runner.alerts
+        if runner.rule.slug not in result.skipped_rules:
+            part.seen.append(position)
+        if runner.rule.slug in result.suppressed:
+            part.suppressed[position] = result.suppressed[runner.rule.slug]
+    return part
+
+
+def _alert_fields(runners: list[Runner], readers: list[Runner]) -> frozenset[str] | None:
+    """What every worker's reader also reads so that the alert documents it writes hold, where the rules over
+    the alerts index (`readers`) look, the values one process gives them: the fields those rules read that
+    some rule over events reads (None: whole documents)."""
+    if not readers:
+        return frozenset()
+    every = pack_fields(runners)
+    if every is None:
+        return None
+    reads = [r.reads for r in readers]
+    if any(fields is None for fields in reads):
+        return every
+    return every & frozenset().union(*reads)  # type: ignore[arg-type]
+
+
+def _run_jobs(path: str, name: str, rules: list[Rule], runners: list[Runner], groups: list[list[int]],
+              progress: Progress | None, on_alert: Callable[[Alert], None] | None, native: bool | None,
+              incremental: bool) -> Result:
+    """The rules over events in worker processes, one per group; the rules over the alerts index here, fed
+    the alert documents the workers logged, as one process would (parallel.py)."""
+    events = _event_runners(runners)
+    readers = [r for r in runners if reads_alerts(r)]
+    position = {id(r): p for p, r in enumerate(runners)}
+    extra = _alert_fields(events, readers)
+    tasks = [(path, name, [events[i].rule for i in group], [position[id(events[i])] for i in group], extra, native,
+              incremental) for group in groups]
+    parts = run_parts(_run_group, tasks, progress)
+    failed = sorted((p for p in parts if p.error is not None), key=lambda p: p.error_line)
+    stop = failed[0].error_line if failed else FINISH
+    documents = merged_documents(parts, stop)
+    disorder = first_disorder(documents)
+    if disorder is not None:
+        raise _out_of_order(name, disorder[0], _raw_timestamp(path, disorder[0]), disorder[1])
+    if failed:
+        raise UserError(failed[0].error)
+    alerts: dict[int, list[Alert]] = {}
+    seen: set[int] = set()
+    suppressed: dict[int, int] = {}
+    for part in parts:
+        alerts.update(part.alerts)
+        seen.update(part.seen)
+        suppressed.update(part.suppressed)
+    if readers:
+        suppressors = {id(r): r.rule.suppression.fresh() for r in readers if r.rule.suppression is not None}
+        index = _replay(AlertIndex(readers), parts, documents, suppressors)
+        for runner in readers:
+            alerts[position[id(runner)]] = runner.alerts
+            if index.fed:
+                seen.add(position[id(runner)])
+            if id(runner) in suppressors:
+                suppressed[position[id(runner)]] = suppressors[id(runner)].suppressed
+    every = [a for p in range(len(runners)) for a in alerts.get(p, [])]
+    every.sort(key=lambda a: (a.start, a.rule, a.end))
+    if on_alert is not None:
+        for alert in every:
+            on_alert(alert)
+        every = []
+    skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
+               for p, r in enumerate(runners) if p not in seen}
+    return Result(every, parts[0].documents, len(documents), documents[0][2] if documents else None,
+                  documents[-1][2] if documents else None, rules, skipped,
+                  {r.rule.slug: suppressed[p] for p, r in enumerate(runners) if p in suppressed})
+
+
+def _replay(index: AlertIndex, parts: list[Part], documents: list[tuple[int, int, int]],
+            suppressors: dict[int, Suppressor]) -> AlertIndex:
+    """The writes to the alerts index and its drains of one process, from the workers' logs: at each document
+    some rule was fed, the alerts settled there (in the pack's order), then a drain at its time if documents
+    wait; after the input, the alerts of the runners' last runs, then the index's own end."""
+    adds = sorted((a for p in parts for a in p.adds), key=lambda a: a[:3])
+    routed = sorted({i for p in parts for i in p.routed})
+    ts_of = {i: ts for i, _, ts in documents}
+    n = 0
+    for doc in routed:
+        while n < len(adds) and adds[n][0] == doc:
+            index.push(adds[n][3], adds[n][4])
+            n += 1
+        if index.pending:
+            _drain(index, ts_of[doc], suppressors, None)
+    for add in adds[n:]:
+        index.push(add[3], add[4])
+    index.finish()
+    for runner in index.readers:
+        _settle(runner, suppressors, None)
+    return index
+
+
+def _raw_timestamp(path: str, number: int) -> Any:
+    """The `@timestamp` of line `number` as written (for the message one process gives)."""
+    with open(path, "rb") as handle:
+        for at, line in enumerate(handle, start=1):
+            if at == number:
+                return orjson.loads(line).get("@timestamp")
+    return None
