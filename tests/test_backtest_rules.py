@@ -310,3 +310,55 @@ def test_rules_over_the_summary_share_one_transform_and_each_reads_every_row() -
     assert "alice" not in {a.identity for a in together if a.rule == "counts"}
     shared = runners_for(pack)
     assert shared[0].source is shared[1].source  # type: ignore[attr-defined]
+
+
+SLICED = """FROM logs-*
+| WHERE cloud_secrets.outcome == "success"
+| STATS n = COUNT(*), ids = COUNT_DISTINCT(cloud_secrets.secret.id), named = COUNT(*) WHERE cloud_secrets.secret.id IS NOT NULL,
+        secrets = VALUES(cloud_secrets.secret.id), med = MEDIAN(size), total = SUM(size), earliest = MIN(@timestamp)
+  BY cloud_secrets.identity, source.ip
+| EVAL big = n >= 3
+| SORT n DESC, cloud_secrets.identity
+| KEEP cloud_secrets.identity, source.ip, n, ids, named, secrets, med, total, earliest, big"""
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stats_read_in_slices_equals_stats_over_each_window(seed: int) -> None:
+    """A STATS first in the per-run steps is read once per interval and joined per run; the alerts are those of
+    the STATS over every run's window: random rows (multi-valued keys and secrets, nulls, floats), windows of
+    one to four intervals, rows fed in time order and, as a derived source feeds them, late and out of order."""
+    import random
+
+    from cloud_secrets.evaluation.backtest.runners import EsqlRunner
+
+    rng = random.Random(seed)
+    interval = rng.choice([10, 30, 60]) * MIN
+    r = rule("esql", SLICED, interval_ms=interval, lookback_ms=interval * rng.randint(1, 4))
+    events, ts = [], T0
+    for i in range(400):
+        ts += rng.randrange(0, 6 * MIN)
+        who = rng.choice(["a", "b", ["a", "c"], None])
+        secret = rng.choice([None, "s1", "s2", ["s3", "s1"], f"s{i % 17}"])
+        events.append(read(i, ts, who=who, secret=secret, size=rng.choice([1, 2.5, 7, None]),
+                           **{"source.ip": rng.choice(["10.0.0.1", "10.0.0.2"]),
+                              "cloud_secrets.outcome": rng.choice(["success", "success", "failure"])}))
+
+    def alerts(sliced: bool, late: bool) -> list[dict[str, object]]:
+        runner = EsqlRunner(r)
+        assert runner.stats is not None
+        if not sliced:
+            runner.stats = None
+        for n, e in enumerate(events):
+            if late and n % 5 == 4:  # fed once the next one is in: out of time order in the buffer
+                continue
+            runner.advance(e.ts)
+            runner.feed(e)
+            if late and n % 5 == 0 and n >= 5:
+                runner.feed(events[n - 1])
+        runner.finish()
+        return [a.to_json() for a in runner.alerts]
+
+    for late in (False, True):
+        expected = alerts(False, late)
+        assert len(expected) > 20
+        assert alerts(True, late) == expected

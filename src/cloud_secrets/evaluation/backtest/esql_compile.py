@@ -323,8 +323,68 @@ def _table_eval(fields: list[tuple[str, Expr]]) -> TableStep:
     return step
 
 
-def _stats(comp: _Compiler, node: Any) -> TableStep:
-    aggs: list[tuple[str, str, Expr | None, Expr | None, list[Any]]] = []
+Agg = tuple[str, str, Expr | None, Expr | None, list[Any]]  # (column, function, argument, WHERE, extra args)
+Groups = dict[tuple[Any, ...], tuple[list[list[Any]], list[Event]]]  # key -> (each aggregate's inputs, events)
+
+
+class Stats:
+    """STATS ... BY as a table step, in two halves: `groups` reads rows into each group's aggregate inputs
+    (the argument values of the rows each aggregate takes, in row order) and events; `rows` aggregates
+    groups. Groups of consecutive slices of a run's rows, joined in order (`rows([groups(a), groups(b)])`),
+    are the groups of the whole (`rows([groups(a + b)])`): values and groups come in the same order, so every
+    aggregate gets the same input. When no expression calls NOW() (`uses_now`), the groups of a slice do not
+    depend on the run: runners.EsqlRunner reads each row once and joins the slices of each run's window."""
+
+    def __init__(self, aggs: list[Agg], by: list[tuple[str, Expr]], uses_now: bool) -> None:
+        self.aggs, self.by, self.uses_now = aggs, by, uses_now
+
+    def __call__(self, rows: list[Row], now: int) -> list[Row]:
+        return self.rows([self.groups(rows, now)])
+
+    def groups(self, rows: list[Row], now: int) -> Groups:
+        out: Groups = {}
+        aggs, by = self.aggs, self.by
+        for r in rows:
+            keys = [v.values(e(r, now)) or [None] for _, e in by]
+            for key in itertools.product(*keys):
+                group = out.get(key)
+                if group is None:
+                    group = out[key] = ([[] for _ in aggs], [])
+                for inputs, (_, _, arg, filt, _) in zip(group[0], aggs, strict=True):
+                    if filt is None or filt(r, now) is True:
+                        inputs.append(None if arg is None else arg(r, now))
+                group[1].extend(r.events)
+        return out
+
+    def rows(self, slices: list[Groups]) -> list[Row]:
+        joined: Groups = {}
+        for part in slices:
+            for key, (inputs, events) in part.items():
+                group = joined.get(key)
+                if group is None:
+                    joined[key] = ([list(i) for i in inputs], list(events))
+                    continue
+                for into, more in zip(group[0], inputs, strict=True):
+                    into.extend(more)
+                group[1].extend(events)
+        if not self.by and not joined:
+            joined[()] = ([[] for _ in self.aggs], [])
+        out = []
+        for key, (inputs, events) in joined.items():
+            cols: dict[str, Any] = {}
+            for column, (name, fname, arg, _, extra) in zip(inputs, self.aggs, strict=True):
+                # COUNT(*) counts the rows the aggregate takes
+                cols[name] = len(column) if arg is None else v.AGGREGATES[fname](column, *extra)
+            for (name, _), value in zip(self.by, key, strict=True):
+                cols[name] = value
+            seen = {ev.index: ev for ev in events}
+            out.append(Row(None, cols, sorted(seen.values(), key=lambda e: e.index)))
+        return out
+
+
+def _stats(comp: _Compiler, node: Any) -> Stats:
+    comp.uses_now = False
+    aggs: list[Agg] = []
     for agg in node.aggFields().aggField():
         f = agg.field()
         call = f.booleanExpression()
@@ -349,34 +409,7 @@ def _stats(comp: _Compiler, node: Any) -> TableStep:
             expr = comp.expr(f.booleanExpression())
             name = f.qualifiedName().getText() if f.ASSIGN() is not None else _text(f.booleanExpression())
             by.append((name.replace("`", ""), expr))
-
-    def step(rows: list[Row], now: int) -> list[Row]:
-        groups: dict[tuple[Any, ...], list[Row]] = {}
-        for r in rows:
-            keys = [v.values(e(r, now)) or [None] for _, e in by]
-            for key in itertools.product(*keys):
-                groups.setdefault(key, []).append(r)
-        if not by and not groups:
-            groups[()] = []
-        out = []
-        for key, members in groups.items():
-            cols: dict[str, Any] = {}
-            for name, fname, arg, filt, extra in aggs:
-                chosen = members if filt is None else [r for r in members if filt(r, now) is True]
-                if arg is None:  # COUNT(*)
-                    cols[name] = len(chosen)
-                else:
-                    cols[name] = v.AGGREGATES[fname]([arg(r, now) for r in chosen], *extra)
-            for (name, _), value in zip(by, key, strict=True):
-                cols[name] = value
-            seen: dict[int, Event] = {}
-            for r in members:
-                for ev in r.events:
-                    seen[ev.index] = ev
-            out.append(Row(None, cols, sorted(seen.values(), key=lambda e: e.index)))
-        return out
-
-    return step
+    return Stats(aggs, by, comp.uses_now)
 
 
 def _sort(comp: _Compiler, node: Any) -> TableStep:
