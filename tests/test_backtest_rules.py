@@ -314,8 +314,9 @@ def test_rules_over_the_summary_share_one_transform_and_each_reads_every_row() -
 
 SLICED = """FROM logs-*
 | WHERE cloud_secrets.outcome == "success"
-| STATS n = COUNT(*), ids = COUNT_DISTINCT(cloud_secrets.secret.id), named = COUNT(*) WHERE cloud_secrets.secret.id IS NOT NULL,
-        secrets = VALUES(cloud_secrets.secret.id), med = MEDIAN(size), total = SUM(size), earliest = MIN(@timestamp)
+| STATS n = COUNT(*), ids = COUNT_DISTINCT(cloud_secrets.secret.id),
+        named = COUNT(*) WHERE cloud_secrets.secret.id IS NOT NULL, secrets = VALUES(cloud_secrets.secret.id),
+        med = MEDIAN(size), total = SUM(size), earliest = MIN(@timestamp)
   BY cloud_secrets.identity, source.ip
 | EVAL big = n >= 3
 | SORT n DESC, cloud_secrets.identity
