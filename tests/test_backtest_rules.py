@@ -363,3 +363,19 @@ def test_stats_read_in_slices_equals_stats_over_each_window(seed: int) -> None:
         expected = alerts(False, late)
         assert len(expected) > 20
         assert alerts(True, late) == expected
+
+
+@pytest.mark.parametrize("value", ["x", "y", "", None, ["x"], ["x", "y"], 1, 1.5, True])
+def test_comparison_with_a_string_literal_is_the_general_comparison(value: object) -> None:
+    """`field == "x"` and `!=` take a shortcut for string values; every kind of value gets what the general
+    comparison gives (null for null, multi-valued and non-string values)."""
+    from cloud_secrets.evaluation.backtest.esql_compile import Row
+    from cloud_secrets.evaluation.backtest.esql_values import compare
+
+    plan = compile_esql('FROM logs-* | EVAL eq = f == "x", ne = f != "x", rev = "x" == f')
+    row = Row({"f": value}, {}, [])
+    for step in plan.stream_steps:
+        step(row)
+    single = None if isinstance(value, list) and len(value) > 1 else value[0] if isinstance(value, list) else value
+    assert (row.cols["eq"], row.cols["ne"], row.cols["rev"]) == (
+        compare("==", single, "x"), compare("!=", single, "x"), compare("==", "x", single))

@@ -101,6 +101,20 @@ def _constant(value: Any) -> Expr:
     return const
 
 
+def _equals_string(probe: Expr, literal: str, equal: bool) -> Expr:
+    """`probe == "literal"` (or `!=`), the usual comparison: a string value is compared directly, anything else
+    as esql_values.compare does."""
+    op = "==" if equal else "!="
+
+    def equals(r: Row, now: int) -> Any:
+        x = probe(r, now)
+        if type(x) is str:
+            return (x == literal) is equal
+        return v.compare(op, x, literal)
+
+    return equals
+
+
 class _Compiler:
     def __init__(self) -> None:
         self.uses_now = False
@@ -179,6 +193,8 @@ class _Compiler:
     def _ComparisonContext(self, node: Any) -> Expr:
         a, b = self.expr(node.children[0]), self.expr(node.children[2])
         op = node.children[1].getText()
+        if op in ("==", "!=") and isinstance(getattr(b, "constant", None), str):
+            return _equals_string(a, b.constant, op == "==")  # type: ignore[attr-defined]
         return lambda r, now: v.compare(op, a(r, now), b(r, now))
 
     def _ArithmeticBinaryContext(self, node: Any) -> Expr:
