@@ -394,7 +394,7 @@ class Stats:
             for (name, _), value in zip(self.by, key, strict=True):
                 cols[name] = value
             seen = {ev.index: ev for ev in events}
-            out.append(Row(None, cols, sorted(seen.values(), key=lambda e: e.index)))
+            out.append(Row(None, cols, [seen[i] for i in sorted(seen)]))
         return out
 
 
