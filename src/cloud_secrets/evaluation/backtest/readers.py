@@ -3,9 +3,9 @@
 
 - `NativeReader`, the compiled extension `cloud_secrets_scan` (native/, built by `make bootstrap`): reads
   the file in 1 MiB blocks on a thread of its own while Python runs the rules over what it handed over,
-  searches whole blocks for the needles (Aho-Corasick) rather than line by line, and hands over flat
-  documents: the JSON text of one object per document whose keys are the fields the rule pack reads
-  (`Runner.fields`) and whose values are what the fields' getters read in the whole document, parsed here
+  searches whole blocks for the needles (Teddy, a SIMD multi-substring search) rather than line by line,
+  and hands over flat documents: the JSON text of one object per document whose keys are the fields the rule
+  pack reads (`Runner.fields`) and whose values are what the fields' getters read in the whole document, parsed here
   into a `fieldpath.FlatDoc` (orjson builds it faster than the extension does), so a rule reads a field with
   one dict lookup. Used for files, /dev/stdin included, when the extension is installed.
 - `LineReader`, pure Python over any iterable of lines: whole, nested documents (orjson). The reference the
