@@ -157,7 +157,7 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
     alert_index: AlertIndex | AlertLog | None = log if log is not None else \
         AlertIndex([r for r in all_runners if reads_alerts(r)]) if len(runners) < len(all_runners) else None
     routes: dict[str, list[Runner]] = {}
-    suppressors = {id(r): r.rule.suppression.fresh() for r in all_runners if r.rule.suppression is not None}
+    suppressors = _suppressors(all_runners)
     seen_runner: set[int] = set()
     parsed = 0
     first_ts = last_ts = None
@@ -214,10 +214,19 @@ def _run_documents(reader: LineReader | NativeReader, name: str, rules: list[Rul
     runners = all_runners
     alerts = [a for r in runners for a in r.alerts]
     alerts.sort(key=lambda a: (a.start, a.rule, a.end))
-    skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
-               for r in runners if id(r) not in seen_runner}
+    skipped = {r.rule.slug: _unfed(r) for r in runners if id(r) not in seen_runner}
     suppressed = {r.rule.slug: suppressors[id(r)].suppressed for r in runners if id(r) in suppressors}
     return Result(alerts, reader.documents, parsed, first_ts, last_ts, rules, skipped, suppressed)
+
+
+def _suppressors(runners: list[Runner]) -> dict[int, Suppressor]:
+    """A fresh alert suppressor per runner whose rule suppresses alerts (by the runner's id)."""
+    return {id(r): r.rule.suppression.fresh() for r in runners if r.rule.suppression is not None}
+
+
+def _unfed(runner: Runner) -> str:
+    """Why a rule saw no document (Result.skipped_rules)."""
+    return f"no document of its indices ({', '.join(runner.index)})"
 
 
 def _drain(alert_index: AlertIndex, now: int, suppressors: dict[int, Suppressor],
@@ -325,7 +334,7 @@ def _run_jobs(path: str, name: str, rules: list[Rule], runners: list[Runner], gr
         seen.update(part.seen)
         suppressed.update(part.suppressed)
     if readers:
-        suppressors = {id(r): r.rule.suppression.fresh() for r in readers if r.rule.suppression is not None}
+        suppressors = _suppressors(readers)
         index = _replay(AlertIndex(readers), parts, documents, suppressors)
         for runner in readers:
             alerts[position[id(runner)]] = runner.alerts
@@ -339,8 +348,7 @@ def _run_jobs(path: str, name: str, rules: list[Rule], runners: list[Runner], gr
         for alert in every:
             on_alert(alert)
         every = []
-    skipped = {r.rule.slug: f"no document of its indices ({', '.join(r.index)})"
-               for p, r in enumerate(runners) if p not in seen}
+    skipped = {r.rule.slug: _unfed(r) for p, r in enumerate(runners) if p not in seen}
     return Result(every, parts[0].documents, len(documents), documents[0][2] if documents else None,
                   documents[-1][2] if documents else None, rules, skipped,
                   {r.rule.slug: suppressed[p] for p, r in enumerate(runners) if p in suppressed})
